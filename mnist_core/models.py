@@ -1,0 +1,93 @@
+"""The models a class can train, behind one registry.
+
+Every model takes normalized images (N, 1, 28, 28) and returns logits (N, 10);
+the loss stays outside, in the training loop.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .config import TrainConfig
+
+_ACTIVATION_LAYERS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+
+
+class SoftmaxRegression(nn.Module):
+    """One linear layer 784 -> 10: each class has a 28x28 weight 'template'."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(28 * 28, 10)
+
+    def forward(self, x):
+        return self.linear(x.flatten(1))  # (N, 1, 28, 28) -> (N, 784) -> (N, 10)
+
+
+class MLP(nn.Module):
+    """Fully connected layers 784 -> hidden... -> 10 with one activation and dropout."""
+
+    def __init__(self, hidden=(512,), activation="relu", dropout=0.0):
+        super().__init__()
+        layers, width = [], 28 * 28
+        for size in hidden:
+            layers += [nn.Linear(width, size), _ACTIVATION_LAYERS[activation]()]
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            width = size
+        layers.append(nn.Linear(width, 10))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x.flatten(1))  # (N, 784) -> (N, 10)
+
+
+class SmallCNN(nn.Module):
+    """Two conv+pool blocks and a dense layer: about 99% on MNIST in a few epochs.
+
+    Channels are kept small (16, 32) so that an epoch fits a lesson on a 2-core CPU.
+    """
+
+    def __init__(self, dropout=0.0, channels=(16, 32), dense=128):
+        super().__init__()
+        c1, c2 = channels
+        self.features = nn.Sequential(
+            nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (N, c1, 14, 14)
+            nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (N, c2, 7, 7)
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(),  # (N, c2 * 49)
+            nn.Linear(c2 * 7 * 7, dense), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(dense, 10),  # (N, 10)
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+def _make_mlp(config: TrainConfig) -> nn.Module:
+    return MLP(config.hidden_sizes, config.activation, config.dropout)
+
+
+# Architecture name -> builder from a config.
+MODEL_REGISTRY = {
+    "softmax": lambda config: SoftmaxRegression(),
+    "mlp": _make_mlp,
+    "deep-mlp": _make_mlp,
+    "cnn": lambda config: SmallCNN(dropout=config.dropout),
+}
+
+
+def create_model(config: TrainConfig) -> nn.Module:
+    """A freshly initialised model for `config`, seeded by `config.seed`."""
+    torch.manual_seed(config.seed)
+    model = MODEL_REGISTRY[config.arch](config)
+    if config.arch == "cnn":
+        # channels_last is ~15% faster for convolutions on this CPU.
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable numbers in the model."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
