@@ -1,0 +1,39 @@
+"""Shared fixtures: tiny synthetic data for unit tests, real MNIST for integration tests.
+
+Real MNIST is read from $MNIST_DATA_DIR (CI sets it to ../shared/mnist), falling back
+to ../shared/mnist beside the repository. Torch uses one thread so tests running
+beside the app or other jobs do not oversubscribe the two cores.
+"""
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MNIST_DIR = REPO_ROOT.parent / "shared" / "mnist"
+
+torch.set_num_threads(1)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "integration: trains or evaluates on real MNIST")
+    config.addinivalue_line("markers", "e2e: drives the real app in headless Chromium")
+
+
+def mnist_data_dir() -> Path:
+    return Path(os.environ.get("MNIST_DATA_DIR") or DEFAULT_MNIST_DIR)
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """All of MNIST in memory, loaded once per test session (never downloaded)."""
+    from mnist_core.data import load_mnist
+    return load_mnist(mnist_data_dir(), download=False)
+
+
+@pytest.fixture(scope="session")
+def synthetic():
+    """A small seeded synthetic dataset (500 train, 100 test images) that models can learn."""
+    from mnist_core.data import make_synthetic
+    return make_synthetic(n_train_per_class=50, n_test_per_class=10, seed=0)
