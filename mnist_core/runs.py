@@ -1,0 +1,258 @@
+"""The run store: each finished run is a folder on disk that survives restarts.
+
+    runs/20261122-193000-mlp-3f9a1c/
+        meta.json                 name, owner, created, status, reason, data source
+        config.json               the TrainConfig
+        history.json              batch and epoch events
+        metrics.json              summary + test metrics (accuracy, confusion matrix, ...)
+        weights.pt                the model's state_dict (loaded with weights_only=True)
+        test_probabilities.npy    (n_test, 10) float16, for the mistakes and confusion pages
+
+Folder names are generated and checked against a strict pattern, never taken
+from user text. A run is written to a hidden temporary folder and renamed into
+place, so a crash never leaves a half-written run in the history.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import ConfigError, TrainConfig
+from .metrics import classification_summary
+from .models import create_model
+
+RUNS_ENV = "MNIST_LAB_RUNS"
+DEFAULT_RUNS_DIR = "./runs"
+RUN_ID_PATTERN = re.compile(r"^\d{8}-\d{6}-[a-z0-9-]{1,20}-[0-9a-f]{6}$")
+MAX_NAME_LENGTH = 60
+FILES = ("meta.json", "config.json", "history.json", "metrics.json", "weights.pt")
+
+
+class RunStoreError(RuntimeError):
+    """A run cannot be saved, found or read; the message says why in plain words."""
+
+
+def resolve_runs_dir(root: str | os.PathLike | None = None) -> Path:
+    """The argument if given, else $MNIST_LAB_RUNS, else ./runs."""
+    return Path(root or os.environ.get(RUNS_ENV) or DEFAULT_RUNS_DIR)
+
+
+def clean_run_name(text: str) -> str:
+    """A display name from user text: printable, one line, at most 60 characters.
+
+    The name is only ever shown (escaped), never used as a path.
+
+    >>> clean_run_name("  my   <b>best</b>/run\\n ")
+    'my <b>best</b>/run'
+    """
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in str(text))
+    text = " ".join(text.split())[:MAX_NAME_LENGTH]
+    if not text:
+        raise RunStoreError("A run name cannot be empty.")
+    return text
+
+
+@dataclass
+class RunInfo:
+    """What the run list shows, read from meta.json, config.json and metrics.json."""
+    run_id: str
+    path: Path
+    name: str
+    created: float  # seconds since the epoch
+    owner: str
+    status: str
+    reason: str
+    config: TrainConfig
+    metrics: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return self.metrics.get("test_accuracy")
+
+
+@dataclass
+class LoadedRun:
+    info: RunInfo
+    history: dict
+    test_probabilities: np.ndarray | None  # float32 (n_test, 10), or None if not saved
+    model: torch.nn.Module | None = None
+
+
+def _write_json(path: Path, data) -> None:
+    path.write_text(json.dumps(data, indent=1, default=float))
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RunStoreError(f"The run folder {path.parent.name} has no {path.name}.") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise RunStoreError(f"The file {path.name} of run {path.parent.name} is damaged (not valid JSON).") from None
+
+
+class RunStore:
+    """Save, list, load, rename and delete runs under one folder."""
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = resolve_runs_dir(root)
+        self.problems: list[str] = []  # unreadable run folders seen by the last list()
+
+    def _run_path(self, run_id: str) -> Path:
+        if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
+            raise RunStoreError(f"{str(run_id)[:80]!r} is not a valid run id.")
+        return self.root / run_id
+
+    # --- writing -----------------------------------------------------------
+    def save(self, result, name: str | None = None, owner: str = "", extra: dict | None = None,
+             test_labels=None) -> RunInfo:
+        """Write a TrainResult as a new run folder, atomically. Returns its RunInfo.
+
+        `test_labels` (the labels the test probabilities belong to) lets the store
+        save full test metrics; without it only the summary is kept.
+        """
+        config: TrainConfig = result.config
+        run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{config.arch}-{secrets.token_hex(3)}"
+        created = time.time()
+        meta = {"name": clean_run_name(name or config.short_description()), "created": created,
+                "owner": owner, "status": result.status, "reason": result.reason,
+                "data_source": result.data_source, "extra": extra or {}}
+        metrics = result.summary()
+        if result.test_probabilities is not None and test_labels is not None:
+            metrics["test"] = classification_summary(test_labels, result.test_probabilities)
+        temporary = self.root / f".tmp-{run_id}"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            temporary.mkdir()
+            _write_json(temporary / "meta.json", meta)
+            _write_json(temporary / "config.json", config.to_dict())
+            _write_json(temporary / "history.json", result.history)
+            _write_json(temporary / "metrics.json", metrics)
+            torch.save(result.model.state_dict(), temporary / "weights.pt")
+            if result.test_probabilities is not None:
+                np.save(temporary / "test_probabilities.npy", result.test_probabilities.astype(np.float16))
+            os.rename(temporary, self.root / run_id)
+        except OSError as error:
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise RunStoreError(f"Could not save the run in {self.root}: {error.strerror or error}. "
+                                "Check that the folder is writable and the disk is not full "
+                                f"(the folder is set by {RUNS_ENV}).") from None
+        return self.get(run_id)
+
+    def _update_meta(self, run_id: str, **changes) -> None:
+        path = self._run_path(run_id) / "meta.json"
+        meta = _read_json(path)
+        meta.update(changes)
+        temporary = path.with_name(f".meta-{secrets.token_hex(4)}.json")
+        try:
+            _write_json(temporary, meta)
+            os.replace(temporary, path)
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            raise RunStoreError(f"Could not update the run: {error.strerror or error}.") from None
+
+    def rename(self, run_id: str, name: str) -> None:
+        self.get(run_id)
+        self._update_meta(run_id, name=clean_run_name(name))
+
+    def delete(self, run_id: str) -> None:
+        path = self._run_path(run_id)
+        if not path.is_dir():
+            raise RunStoreError(f"There is no run {run_id} to delete.")
+        # Rename first so that a half-deleted folder is never listed as a run.
+        trash = self.root / f".deleting-{run_id}"
+        try:
+            os.rename(path, trash)
+        except OSError as error:
+            raise RunStoreError(f"Could not delete the run: {error.strerror or error}.") from None
+        shutil.rmtree(trash, ignore_errors=True)
+
+    # --- reading -----------------------------------------------------------
+    def get(self, run_id: str) -> RunInfo:
+        """The RunInfo of one run; RunStoreError if it is missing or damaged."""
+        path = self._run_path(run_id)
+        if not path.is_dir():
+            raise RunStoreError(f"There is no run {run_id}.")
+        meta = _read_json(path / "meta.json")
+        try:
+            config = TrainConfig.from_dict(_read_json(path / "config.json"))
+        except (ConfigError, TypeError) as error:
+            raise RunStoreError(f"The config of run {run_id} is damaged: {error}") from None
+        metrics = _read_json(path / "metrics.json")
+        if not isinstance(meta, dict) or not isinstance(metrics, dict):
+            raise RunStoreError(f"The files of run {run_id} are damaged.")
+        return RunInfo(run_id=run_id, path=path, name=str(meta.get("name", run_id)),
+                       created=float(meta.get("created", 0)), owner=str(meta.get("owner", "")),
+                       status=str(meta.get("status", "")), reason=str(meta.get("reason", "")),
+                       config=config, metrics=metrics, extra=meta.get("extra") or {})
+
+    def list(self, owner: str | None = None) -> list[RunInfo]:
+        """Every readable run, newest first (only `owner`'s when given).
+
+        Damaged folders are skipped and described in `self.problems`.
+        """
+        self.problems = []
+        if not self.root.is_dir():
+            return []
+        runs = []
+        for path in self.root.iterdir():
+            if not path.is_dir() or not RUN_ID_PATTERN.match(path.name):
+                continue  # temporary, trash or foreign folders
+            try:
+                info = self.get(path.name)
+            except RunStoreError as error:
+                self.problems.append(str(error))
+                continue
+            if owner is None or info.owner == owner:
+                runs.append(info)
+        return sorted(runs, key=lambda r: r.created, reverse=True)
+
+    def load_model(self, run_id: str) -> torch.nn.Module:
+        """The trained model in eval mode. Weights are loaded with weights_only=True."""
+        info = self.get(run_id)
+        model = create_model(info.config)
+        try:
+            state = torch.load(info.path / "weights.pt", map_location="cpu", weights_only=True)
+            model.load_state_dict(state)
+        except FileNotFoundError:
+            raise RunStoreError(f"The run {run_id} has no weights file.") from None
+        except (RuntimeError, KeyError, TypeError, ValueError, EOFError, OSError) as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise RunStoreError(f"The weights of run {run_id} do not fit its architecture or are damaged "
+                                f"({first_line[:120]}).") from None
+        return model.eval()
+
+    def load(self, run_id: str, with_model: bool = True) -> LoadedRun:
+        """Everything saved for a run: info, history, test probabilities and (optionally) the model."""
+        info = self.get(run_id)
+        history = _read_json(info.path / "history.json")
+        if not isinstance(history, dict):
+            raise RunStoreError(f"The history of run {run_id} is damaged.")
+        probabilities = None
+        prob_path = info.path / "test_probabilities.npy"
+        if prob_path.is_file():
+            try:
+                probabilities = np.load(prob_path, allow_pickle=False).astype(np.float32)
+            except (ValueError, OSError):
+                raise RunStoreError(f"The saved test predictions of run {run_id} are damaged.") from None
+        model = self.load_model(run_id) if with_model else None
+        return LoadedRun(info=info, history=history, test_probabilities=probabilities, model=model)
+
+
+def open_run_folder(path: str | os.PathLike) -> tuple[RunStore, str]:
+    """A run folder path (as the CLI takes it) -> its store and run id."""
+    path = Path(path)
+    if not path.is_dir():
+        raise RunStoreError(f"{path} is not a run folder (it does not exist).")
+    return RunStore(path.resolve().parent), path.resolve().name
