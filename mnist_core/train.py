@@ -148,7 +148,8 @@ def fit(config: TrainConfig, data: MnistData, callbacks: list[Callback] | tuple 
     result = TrainResult(model=model, config=config, status="completed", reason="",
                          parameters=count_parameters(model), train_size=n_train, data_source=data.source)
     info = {"total_steps": total_steps, "epochs": config.epochs, "steps_per_epoch": steps_per_epoch,
-            "train_size": n_train, "val_size": len(split.val_index), "parameters": result.parameters}
+            "train_size": n_train, "val_size": len(split.val_index), "parameters": result.parameters,
+            "model": model}  # lets a callback evaluate the live model (e.g. bench/train_speed.py)
     for cb in callbacks:
         cb.on_train_start(info)
 
