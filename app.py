@@ -1,0 +1,36 @@
+"""MNIST Lab: the router. `streamlit run app.py`
+
+It sets the page up once, gives every visitor a user token (kept in the URL so
+a reload finds the same runs), draws the shared sidebar and runs the chosen page.
+Each page lives in pages/ and is thin: widgets in, mnist_core call, drawing out.
+"""
+import streamlit as st
+
+st.set_page_config(page_title="MNIST Lab", page_icon="🔢", layout="wide",
+                   menu_items={"About": "MNIST Lab: watch a neural network learn to read handwritten digits."})
+
+from ui.session import user_token  # noqa: E402  (set_page_config must come first)
+from ui.sidebar import render_sidebar  # noqa: E402
+
+PAGES = {
+    "Learn": [
+        st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+        st.Page("pages/train.py", title="Train", icon="📈"),
+        st.Page("pages/runs.py", title="Run history", icon="🗂️"),
+    ],
+    "Look inside": [
+        st.Page("pages/mistakes.py", title="Mistakes", icon="❌"),
+        st.Page("pages/confusion_matrix.py", title="Confusion matrix", icon="🧮"),
+        st.Page("pages/per_class.py", title="Per-class scores", icon="📊"),
+        st.Page("pages/weights.py", title="Weights and activations", icon="🔬"),
+    ],
+    "Play": [
+        st.Page("pages/draw.py", title="Draw a digit", icon="✏️"),
+        st.Page("pages/experiments.py", title="Experiments", icon="🧪"),
+    ],
+}
+
+navigation = st.navigation(PAGES)
+user_token()
+render_sidebar()
+navigation.run()

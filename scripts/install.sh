@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Create .venv (if missing) and install MNIST Lab's Python requirements into it.
+#   bash scripts/install.sh          app only
+#   bash scripts/install.sh --dev    plus pytest, Playwright and Debian's Chromium for the browser tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    echo "Creating .venv ..."
+    "$PYTHON" -m venv .venv
+fi
+if [ "${1:-}" = "--dev" ]; then
+    .venv/bin/pip install --quiet -r requirements-dev.txt
+    if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+        echo "Installing Debian's chromium for the browser tests ..."
+        SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+    fi
+else
+    .venv/bin/pip install --quiet -r requirements.txt
+fi
