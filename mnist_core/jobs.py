@@ -72,6 +72,7 @@ class JobManager:
 
     def __init__(self, store: RunStore, slots: int | None = None, threads_per_job: int = 1,
                  max_active_per_owner: int = 1):
+        # max_active_per_owner counts per kind: a user may train one model while one experiment runs.
         self.store = store
         self.slots = slots or default_slots()
         self.threads_per_job = threads_per_job
@@ -85,11 +86,11 @@ class JobManager:
     # --- submitting ----------------------------------------------------------
     def submit(self, owner: str, work: Callable[[Job], object], label: str, kind: str = "train",
                config: TrainConfig | None = None) -> Job:
-        """Queue `work(job)` for `owner`; JobError if the owner already has an active job."""
+        """Queue `work(job)` for `owner`; JobError if the owner already has an active job of this kind."""
         if not owner:
             raise JobError("This browser session has no identity yet; reload the page.")
         with self._lock:
-            active = [j for j in self._jobs.values() if j.owner == owner and j.active]
+            active = [j for j in self._jobs.values() if j.owner == owner and j.active and j.kind == kind]
             if len(active) >= self.max_active_per_owner:
                 raise JobError(f"“{active[0].label}” is still {active[0].state}: stop it or wait for it "
                                "before starting another.")
