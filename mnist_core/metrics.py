@@ -126,7 +126,7 @@ def misclassified(y_true, probabilities) -> Mistakes:
     """The examples whose most likely class is wrong, sorted by confidence, highest first.
 
     >>> m = misclassified([0, 1, 1], [[0.9, 0.1], [0.8, 0.2], [0.4, 0.6]])
-    >>> m.index.tolist(), m.predicted_label.tolist(), m.confidence.round(2).tolist()
+    >>> m.index.tolist(), m.predicted_label.tolist(), [round(float(c), 2) for c in m.confidence]
     ([1], [0], [0.8])
     """
     y_true = _as_numpy(y_true).astype(np.int64)
