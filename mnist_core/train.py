@@ -1,7 +1,7 @@
 """The training loop: `fit(config, data)` trains one model and reports through callbacks.
 
 It knows nothing about pages or the CLI. It checks a stop flag before every
-batch, ends a run whose loss turns NaN as `diverged` (not an exception),
+batch, ends a run whose loss turns NaN or explodes as `diverged` (not an exception),
 restores the best weights when early stopping, and evaluates on the test set
 at the end, so that a `TrainResult` is everything a page or the run store needs.
 """
@@ -25,6 +25,10 @@ from .models import count_parameters, create_model
 
 STATUSES = ("completed", "stopped", "diverged", "early-stopped", "failed")
 EVAL_BATCH = 1000  # big batches are fastest for inference and still small in memory
+# A batch loss above this means the weights have blown up (chance level is ln 10 = 2.3).
+# ReLU nets hit by a huge learning rate often reach 1e15 and then die, never turning NaN;
+# a rate that is merely high (softmax, SGD lr 30) peaks near 1e3 and still learns.
+EXPLODED_LOSS = 1e4
 
 
 @dataclass
@@ -111,10 +115,13 @@ def _suggest_lr(config: TrainConfig) -> float:
 
 
 def divergence_reason(config: TrainConfig, step: int, loss: float) -> str:
-    """The sentence shown when the loss stops being a number."""
-    what = "NaN" if math.isnan(loss) else "infinite"
+    """The sentence shown when the loss stops being a number or explodes."""
+    if math.isfinite(loss):
+        what = f"exploded to {loss:.3g}"
+    else:
+        what = "became NaN" if math.isnan(loss) else "became infinite"
     name = OPTIMIZERS[config.optimizer][0]
-    return (f"loss became {what} at step {step}: the learning rate {config.lr:g} is too large for "
+    return (f"loss {what} at step {step}: the learning rate {config.lr:g} is too large for "
             f"{name} — try {_suggest_lr(config):g}.")
 
 
@@ -157,7 +164,6 @@ def fit(config: TrainConfig, data: MnistData, callbacks: list[Callback] | tuple 
     status, reason = "completed", ""
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.perf_counter()
-        result.epochs_run = epoch
         model.train()
         sums = {"loss": 0.0, "correct": 0, "seen": 0}  # since epoch start
         window = {"loss": 0.0, "correct": 0, "seen": 0, "t": time.perf_counter()}
@@ -179,9 +185,10 @@ def fit(config: TrainConfig, data: MnistData, callbacks: list[Callback] | tuple 
             if scheduler is not None:
                 scheduler.step()
             step += 1
+            result.epochs_run = epoch  # counted once a batch ran: a stop between epochs starts none
             loss_value = loss.item()
             result.train_seconds += time.perf_counter() - t0
-            if not math.isfinite(loss_value):
+            if not math.isfinite(loss_value) or loss_value > EXPLODED_LOSS:
                 status, reason = "diverged", divergence_reason(config, step, loss_value)
                 break
             correct = (logits.argmax(1) == y).sum().item()
