@@ -1,5 +1,59 @@
-"""Placeholder page: being built."""
+"""Per-class scores: how well the chosen run reads each digit, during and after training.
+
+A bar chart and a table (precision, recall, F1, support) on the test set, the
+validation accuracy of each digit after every epoch, and a digit-by-digit
+comparison with a second run.
+"""
 import streamlit as st
 
-st.title("per_class")
-st.info("This page is being built.")
+from mnist_core.metrics import confusion_matrix, per_class_accuracy
+from ui.inspect_charts import compare_runs_chart, per_class_bar_chart, per_class_history_chart
+from ui.inspect_views import inspected_run, pick_other_run, show_class_table
+from ui.run_picker import load_run
+
+st.title("📊 Per-class scores")
+st.caption("Not every digit is equally easy. Which ones does this model find hard?")
+
+run = inspected_run()
+cm = run.confusion()
+accuracy = per_class_accuracy(cm)
+
+st.subheader("Test accuracy of each digit")
+measure = st.radio("Show", ["Accuracy", "Error rate"], horizontal=True, key="per_class_measure",
+                   help="Error rate = 1 − accuracy: small differences between digits are easier to see.")
+values = accuracy if measure == "Accuracy" else 1 - accuracy
+st.altair_chart(per_class_bar_chart(values, measure.lower()), width="stretch")
+worst = int(accuracy.argmin())
+st.markdown(f"The hardest digit for this model is **{worst}** ({100 * accuracy[worst]:.1f}% right), "
+            f"the easiest **{int(accuracy.argmax())}** ({100 * accuracy.max():.1f}%).")
+
+st.subheader("Precision, recall and F1")
+st.caption("**Precision**: of the images read as this digit, the share that really are. "
+           "**Recall** (= accuracy of the digit): of the images of this digit, the share read right. "
+           "**F1** balances the two. The macro row is the plain average over the ten digits.")
+show_class_table(cm, run.info.run_id)
+
+st.subheader("During training: validation accuracy of each digit")
+epochs = [row for row in run.loaded.history.get("epochs", []) if row.get("per_class_val_accuracy")]
+if epochs:
+    st.altair_chart(per_class_history_chart(epochs), width="stretch")
+    st.caption("Click a digit in the legend to highlight its line." +
+               (" This run trained for one epoch, so there is one point per digit." if len(epochs) == 1 else ""))
+else:
+    st.info("This run has no per-epoch validation record (it stopped before the end of its first epoch).")
+
+st.subheader("Compare with another run")
+other = pick_other_run(run.info, "Second run", key="per_class_other")
+if other is not None:
+    loaded = load_run(other, with_model=False)
+    if loaded is not None and loaded.test_probabilities is not None \
+            and loaded.test_probabilities.shape == run.probabilities.shape:
+        other_accuracy = per_class_accuracy(confusion_matrix(run.labels, loaded.test_probabilities.argmax(axis=1)))
+        st.altair_chart(compare_runs_chart(accuracy, other_accuracy, f"This run: {run.info.name}",
+                                           f"Second: {other.name}"), width="stretch")
+        gains = other_accuracy - accuracy
+        best = int(gains.argmax())
+        st.markdown(f"The second run gains most on digit **{best}** ({100 * gains[best]:+.1f} points) "
+                    f"and is {100 * (other_accuracy.mean() - accuracy.mean()):+.2f} points apart on average.")
+    elif loaded is not None:
+        st.warning("The second run has no test predictions on this test set, so it cannot be compared.")

@@ -1,0 +1,173 @@
+"""Altair charts of the "Look inside" pages, built from mnist_core.metrics/inspect results.
+
+Each function takes plain arrays and returns an Altair chart; none calls st.*,
+so bench/inspect_render.py can time them. Fonts are large enough for a projector.
+Convention: rows/y = true digit, columns/x = predicted digit.
+"""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from mnist_core.inspect import LayerActivation, WeightHistogram
+
+CELL_SELECTION = "cell"  # name of the confusion-matrix click selection (st.altair_chart returns it)
+LABEL_FONT, TITLE_FONT = 15, 16
+DIGITS = [str(d) for d in range(10)]
+# Ten distinguishable colours for the ten digits (Tableau 10).
+DIGIT_COLOURS = alt.Scale(domain=DIGITS, scheme="tableau10")
+
+
+def _big_fonts(chart):
+    return (chart.configure_axis(labelFontSize=LABEL_FONT, titleFontSize=TITLE_FONT)
+            .configure_legend(labelFontSize=LABEL_FONT, titleFontSize=TITLE_FONT)
+            .configure_title(fontSize=TITLE_FONT + 1))
+
+
+def confusion_frame(cm: np.ndarray) -> pd.DataFrame:
+    """One row per cell: true, predicted, count, share of the true class, and an off-diagonal shade."""
+    cm = np.asarray(cm)
+    n = cm.shape[0]
+    true, predicted = np.divmod(np.arange(n * n), n)
+    support = np.maximum(cm.sum(axis=1), 1)
+    share = cm.ravel() / support[true]
+    return pd.DataFrame({
+        "true": true, "predicted": predicted, "count": cm.ravel(), "share": share,
+        "correct": true == predicted,
+        "error_share": np.where(true == predicted, np.nan, share),  # colour only the mistakes
+    })
+
+
+def confusion_heatmap(cm: np.ndarray, size: int = 520) -> alt.Chart:
+    """Clickable heatmap: mistakes in orange by their share of the true class, the diagonal in blue.
+
+    Clicking a cell fills the point selection `CELL_SELECTION` with its true and predicted digit.
+    """
+    frame = confusion_frame(cm)
+    off_max = float(np.nanmax(frame["error_share"])) if frame["error_share"].notna().any() else 0.0
+    select = alt.selection_point(name=CELL_SELECTION, fields=["true", "predicted"], on="click",
+                                 clear="dblclick", toggle=False)
+    base = alt.Chart(frame).encode(
+        x=alt.X("predicted:O", title="Predicted digit", axis=alt.Axis(orient="top", labelAngle=0)),
+        y=alt.Y("true:O", title="True digit"),
+        tooltip=[alt.Tooltip("true:O", title="True digit"), alt.Tooltip("predicted:O", title="Read as"),
+                 alt.Tooltip("count:Q", title="Images", format=","),
+                 alt.Tooltip("share:Q", title="Share of the true digit", format=".1%")],
+    )
+    cells = base.mark_rect(stroke="white", strokeWidth=2).encode(
+        color=alt.condition(
+            "datum.true == datum.predicted", alt.value("#9ecae1"),
+            alt.Color("error_share:Q", title="Mistakes, % of true digit",
+                      scale=alt.Scale(scheme="oranges", domain=[0, max(off_max, 1e-6)]),
+                      legend=alt.Legend(format=".1%", orient="bottom", gradientLength=300))),
+        opacity=alt.condition(select, alt.value(1.0), alt.value(0.35)),
+    ).add_params(select)
+    text = base.mark_text(fontSize=14).encode(
+        text=alt.Text("count:Q", format=","),
+        color=alt.condition(f"datum.correct || datum.error_share > {0.6 * off_max}",
+                            alt.value("#0b1f33"), alt.value("#333333")),
+    )
+    return _big_fonts((cells + text).properties(width=size, height=size))
+
+
+def per_class_bar_chart(values: np.ndarray, measure: str = "accuracy") -> alt.Chart:
+    """Bars per digit of accuracy or error rate (values in [0, 1]), labelled in percent, from zero."""
+    frame = pd.DataFrame({"digit": DIGITS, "value": np.asarray(values, dtype=float)})
+    worst = frame["value"].idxmin() if measure == "accuracy" else frame["value"].idxmax()
+    frame["note"] = ["worst" if i == worst else "" for i in range(len(frame))]
+    title = "Accuracy of each digit" if measure == "accuracy" else "Error rate of each digit"
+    base = alt.Chart(frame).encode(
+        x=alt.X("digit:O", title="Digit", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("value:Q", title=title, axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1] if measure == "accuracy" else [0, max(frame["value"].max(), 0.01)])),
+        tooltip=[alt.Tooltip("digit:O", title="Digit"), alt.Tooltip("value:Q", title=title, format=".2%")],
+    )
+    bars = base.mark_bar().encode(
+        color=alt.condition("datum.note == 'worst'", alt.value("#D55E00"), alt.value("#0072B2")))
+    labels = base.mark_text(dy=-9, fontSize=14).encode(text=alt.Text("value:Q", format=".1%"))
+    return _big_fonts((bars + labels).properties(height=320))
+
+
+def per_class_history_chart(epochs: list[dict]) -> alt.Chart:
+    """Validation accuracy of each digit after every epoch (from a run's history)."""
+    rows = [{"epoch": row["epoch"], "digit": str(d), "accuracy": float(v)}
+            for row in epochs for d, v in enumerate(row.get("per_class_val_accuracy") or [])]
+    frame = pd.DataFrame(rows, columns=["epoch", "digit", "accuracy"])
+    highlight = alt.selection_point(fields=["digit"], bind="legend")
+    base = alt.Chart(frame).encode(
+        x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("accuracy:Q", title="Validation accuracy", axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(zero=False)),
+        color=alt.Color("digit:N", title="Digit", scale=DIGIT_COLOURS),
+        opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
+        tooltip=["digit:N", "epoch:Q", alt.Tooltip("accuracy:Q", format=".2%")],
+    )
+    last = frame[frame["epoch"] == frame["epoch"].max()] if len(frame) else frame
+    ends = alt.Chart(last).mark_text(align="left", dx=8, fontSize=14, fontWeight="bold").encode(
+        x="epoch:Q", y="accuracy:Q", text="digit:N", color=alt.Color("digit:N", scale=DIGIT_COLOURS, legend=None))
+    lines = base.mark_line(point=alt.OverlayMarkDef(size=60), strokeWidth=2.5).add_params(highlight)
+    return _big_fonts((lines + ends).properties(height=360))
+
+
+def compare_runs_chart(first: np.ndarray, second: np.ndarray, first_name: str, second_name: str) -> alt.Chart:
+    """Per-digit accuracy of two runs, side by side for each digit."""
+    frame = pd.DataFrame({
+        "digit": DIGITS * 2, "run": [first_name] * 10 + [second_name] * 10,
+        "accuracy": np.concatenate([np.asarray(first, float), np.asarray(second, float)]),
+    })
+    low = max(0.0, float(np.nanmin(frame["accuracy"])) - 0.05)
+    chart = alt.Chart(frame).mark_bar().encode(
+        x=alt.X("digit:O", title="Digit", axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("run:N", sort=[first_name, second_name]),
+        y=alt.Y("accuracy:Q", title="Test accuracy", axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[low, 1.0], clamp=True)),
+        color=alt.Color("run:N", title="Run", sort=[first_name, second_name],
+                        scale=alt.Scale(range=["#0072B2", "#E69F00"]), legend=alt.Legend(orient="top", labelLimit=500)),
+        tooltip=["run:N", "digit:O", alt.Tooltip("accuracy:Q", format=".2%")],
+    )
+    return _big_fonts(chart.properties(height=340))
+
+
+def activation_chart(activation: LayerActivation) -> alt.Chart:
+    """Bars of one layer's values for one input: per digit for the output, per unit otherwise."""
+    values = np.asarray(activation.values, dtype=float).ravel()
+    is_output = values.size == 10
+    is_probability = activation.label.startswith("Probabilities")
+    frame = pd.DataFrame({"unit": DIGITS if is_output else np.arange(values.size), "value": values})
+    x = (alt.X("unit:O", title="Digit", axis=alt.Axis(labelAngle=0)) if is_output
+         else alt.X("unit:Q", title="Unit", scale=alt.Scale(domain=[0, values.size]), axis=alt.Axis(format="d")))
+    y = alt.Y("value:Q", title="Probability" if is_probability else "Value",
+              axis=alt.Axis(format=".0%") if is_probability else alt.Axis(),
+              scale=alt.Scale(domain=[0, 1]) if is_probability else alt.Scale())
+    top = int(values.argmax())
+    mark = alt.Chart(frame).mark_bar() if is_output else alt.Chart(frame).mark_bar(size=max(1.0, 560 / values.size))
+    bars = mark.encode(
+        x=x, y=y,
+        color=alt.condition(f"datum.unit == {top} || datum.unit == '{top}'" if is_output else "datum.value < 0",
+                            alt.value("#D55E00" if is_output else "#0072B2"),
+                            alt.value("#0072B2" if is_output else "#D55E00")),
+        tooltip=[alt.Tooltip("unit", title="Digit" if is_output else "Unit"),
+                 alt.Tooltip("value:Q", format=".1%" if is_probability else ".3f")],
+    )
+    chart = bars
+    if is_output:
+        label_format = ".0%" if is_probability else ".1f"
+        chart = bars + alt.Chart(frame).mark_text(dy=-9, fontSize=13).encode(
+            x=x, y=y, text=alt.Text("value:Q", format=label_format))
+    return _big_fonts(chart.properties(height=220, title=activation.label))
+
+
+def weight_histogram_chart(histogram: WeightHistogram) -> alt.Chart:
+    """How one layer's weights are spread: a histogram, with a rule at 0."""
+    frame = pd.DataFrame({"start": histogram.edges[:-1], "end": histogram.edges[1:], "count": histogram.counts})
+    bars = alt.Chart(frame).mark_bar(color="#0072B2").encode(
+        x=alt.X("start:Q", bin="binned", title="Weight value"), x2="end:Q",
+        y=alt.Y("count:Q", title="Number of weights"),
+        tooltip=[alt.Tooltip("start:Q", title="from", format=".3f"), alt.Tooltip("end:Q", title="to", format=".3f"),
+                 alt.Tooltip("count:Q", title="weights", format=",")],
+    )
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#D55E00", strokeDash=[4, 3]).encode(x="x:Q")
+    subtitle = f"{histogram.count:,} weights · mean {histogram.mean:+.3f} · spread (std) {histogram.std:.3f}"
+    return _big_fonts((bars + zero).properties(height=220, title=alt.TitleParams(
+        histogram.label, subtitle=subtitle, subtitleFontSize=13)))

@@ -1,0 +1,235 @@
+"""The building blocks of the "Look inside" pages (mistakes, confusion, per-class, weights).
+
+Pages stay thin: they call `inspected_run()` to get the chosen run and its test
+set, then one or two of the `show_*` views here. All numbers come from
+mnist_core.metrics and mnist_core.inspect; this module only lays them out.
+A damaged or mismatched run ends the page with a plain st.error, never a traceback.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from mnist_core import inspect as look
+from mnist_core.config import ARCHITECTURES
+from mnist_core.metrics import confusion_matrix, per_class_accuracy, precision_recall_f1
+from mnist_core.runs import LoadedRun, RunInfo
+
+from . import inspect_charts as charts
+from .image_grid import crisp_images, show_picture
+from .run_picker import list_runs, load_run, pick_run, run_label
+from .session import data_or_stop
+
+DRAWING_KEY = "last_drawing_28x28"  # set by the Draw page: float (28, 28) in [0, 1], ink = 1
+
+
+@dataclass
+class InspectedRun:
+    """The chosen run with what every view needs, read once per page run."""
+    info: RunInfo
+    loaded: LoadedRun
+    images: np.ndarray  # (n_test, 28, 28) uint8 test images, shared read-only
+    labels: np.ndarray  # (n_test,) int64
+    probabilities: np.ndarray | None  # (n_test, 10) float32, None when the run saved none
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return self.probabilities.argmax(axis=1)
+
+    def confusion(self) -> np.ndarray:
+        return confusion_matrix(self.labels, self.predicted)
+
+
+def inspected_run(with_model: bool = False, need_probabilities: bool = True) -> InspectedRun:
+    """The run chosen at the top of the page and its test set; stops the page with a message if unusable."""
+    crisp_images()
+    info = pick_run("Run to look at", key="inspect_run")
+    if info is None:
+        st.stop()
+    loaded = load_run(info, with_model=with_model)
+    if loaded is None:  # load_run already showed the error
+        st.stop()
+    data = data_or_stop()
+    images, labels = data.test_images.numpy(), data.test_labels.numpy()
+    probabilities = loaded.test_probabilities
+    if probabilities is not None and (probabilities.ndim != 2 or probabilities.shape != (len(labels), 10)):
+        source = info.metrics.get("data_source", "another dataset")
+        st.error(f"This run was tested on {len(probabilities):,} images of {source}, but the loaded test "
+                 f"set ({data.description}) has {len(labels):,}. Choose a run trained on the same data.")
+        st.stop()
+    if probabilities is not None and not np.isfinite(probabilities).all():
+        st.error("This run's saved test predictions are not numbers (the training probably diverged). "
+                 "Choose another run.")
+        st.stop()
+    if probabilities is None and need_probabilities:
+        st.warning("This run has no saved test predictions (it stopped before testing, or diverged), "
+                   "so there is nothing to show here. Choose another run.")
+        st.stop()
+    return InspectedRun(info, loaded, images, labels, probabilities)
+
+
+def _download_row(items: list[tuple[str, callable, str, str]], key: str) -> None:
+    """Download buttons side by side; each file is made only when its button is clicked."""
+    for column, (label, make, file_name, mime) in zip(st.columns(len(items)), items):
+        column.download_button(label, data=make, file_name=file_name, mime=mime, on_click="ignore",
+                               key=f"{key}-{file_name}", icon=":material/download:")
+
+
+# ---------------------------------------------------------------- confusion matrix and per-class
+def show_confusion_downloads(cm: np.ndarray, run_id: str) -> None:
+    _download_row([
+        ("Confusion matrix (PNG)", lambda: look.png_bytes(look.confusion_matrix_picture(cm)),
+         f"confusion-{run_id}.png", "image/png"),
+        ("Confusion matrix (CSV)", lambda: look.confusion_matrix_csv(cm), f"confusion-{run_id}.csv", "text/csv"),
+    ], key="cm")
+
+
+def class_table(cm: np.ndarray) -> list[dict]:
+    """Per-digit accuracy, precision, recall, F1, support and the macro row."""
+    return look.class_table_rows(precision_recall_f1(cm), per_class_accuracy(cm))
+
+
+def show_class_table(cm: np.ndarray, run_id: str) -> None:
+    rows = class_table(cm)
+    percent = {name: st.column_config.NumberColumn(name.capitalize() if name != "f1" else "F1", format="percent")
+               for name in ("accuracy", "precision", "recall", "f1")}
+    st.dataframe(rows, hide_index=True, width="content", height=35 * 12 + 3,
+                 column_order=["digit", "accuracy", "precision", "recall", "f1", "support"],
+                 column_config={"digit": "Digit", **percent,
+                                "support": st.column_config.NumberColumn("Test images", format="localized")})
+    _download_row([
+        ("Table (PNG)", lambda: look.png_bytes(look.class_table_picture(precision_recall_f1(cm), per_class_accuracy(cm))),
+         f"per-class-{run_id}.png", "image/png"),
+        ("Table (CSV)", lambda: look.csv_text(rows), f"per-class-{run_id}.csv", "text/csv"),
+    ], key="table")
+
+
+def pick_other_run(current: RunInfo, label: str, key: str) -> RunInfo | None:
+    """A second run to compare with (no side effect on the page's chosen run)."""
+    others = [(r, mine) for r, mine in list_runs() if r.run_id != current.run_id]
+    if not others:
+        st.info("Train a second run to compare it here, digit by digit.")
+        return None
+    by_id = {r.run_id: (r, mine) for r, mine in others}
+    chosen = st.selectbox(label, list(by_id), key=key, format_func=lambda i: run_label(*by_id[i]))
+    return by_id[chosen][0]
+
+
+# ---------------------------------------------------------------- weights
+def _template_row(templates: np.ndarray) -> tuple:
+    limit = look.symmetric_limit(templates)
+    tiles = [look.diverging_rgb(t, limit) for t in templates]
+    return look.tile_grid(tiles, columns=10, scale=4, gap=6, labels=[str(d) for d in range(10)], label_size=18), limit
+
+
+def show_softmax_templates(run: InspectedRun) -> None:
+    """The 10 templates of this run, then the same for other softmax runs (different L2) below it."""
+    st.markdown("Each picture is one digit's weights over the 28×28 pixels. **Orange** pixels are evidence "
+                "*for* the digit when they have ink, **blue** pixels are evidence *against* it.")
+    others = [r for r, _ in list_runs(archs=("softmax",)) if r.run_id != run.info.run_id]
+    by_l2: dict[float, RunInfo] = {}
+    for other in others:  # one default per L2 value, so the defaults show the effect of L2
+        by_l2.setdefault(other.config.l2, other)
+    defaults = [r.run_id for l2, r in sorted(by_l2.items()) if l2 != run.info.config.l2][:2]
+    labels = {r.run_id: run_label(r) for r in others}
+    compare = st.multiselect("Compare with other softmax runs (pick ones with different L2)", list(labels),
+                             default=defaults, format_func=labels.get, key="templates_compare",
+                             max_selections=3) if others else []
+    rows = [(run.info, run.loaded.model)]
+    for run_id in compare:
+        other = next(r for r in others if r.run_id == run_id)
+        loaded = load_run(other, with_model=True)
+        if loaded is not None:
+            rows.append((other, loaded.model))
+    for info, model in rows:
+        templates = look.softmax_templates(model)
+        picture, limit = _template_row(templates)
+        st.markdown(f"**L2 = {info.config.l2:g}** · {info.name} · roughness {look.roughness(templates):.2f} "
+                    f"· colour scale ±{limit:.2g}")
+        show_picture(picture)
+    st.caption("Roughness compares neighbouring pixels: about 1 is pixel noise, 0 is perfectly smooth. "
+               "Stronger L2 pulls every weight toward 0, which smooths the templates. Each row has its own "
+               "colour scale (shown above it).")
+    show_picture(look.colour_legend(1.0), caption="−: evidence against · 0 · +: evidence for (scaled to each row)")
+
+
+def show_first_layer_units(model) -> None:
+    units = look.first_layer_units(model)
+    left, right = st.columns(2)
+    count = left.slider("Units to show", 8, min(len(units), 256), min(64, len(units)), step=8, key="units_count")
+    order = right.radio("Order", ["Strongest weights first", "As numbered"], horizontal=True, key="units_order")
+    chosen = look.strongest_units(units)[:count] if order.startswith("Strongest") else np.arange(count)
+    tiles = [look.diverging_rgb(units[i], look.symmetric_limit(units[i])) for i in chosen]
+    show_picture(look.tile_grid(tiles, columns=16, scale=2, gap=4))
+    st.caption(f"{count} of the {len(units)} units of the first hidden layer. Each picture is what one unit "
+               "looks for in the pixels (orange: ink here excites it, blue: ink here inhibits it); each is "
+               "scaled to its own largest weight.")
+
+
+def show_conv_filters(model) -> None:
+    filters = look.conv_filters(model)
+    limit = look.symmetric_limit(filters, quantile=1.0)
+    size = filters.shape[-1]
+    tiles = [look.diverging_rgb(f, limit) for f in filters]
+    show_picture(look.tile_grid(tiles, columns=8, scale=max(1, 72 // size), gap=8,
+                                labels=[f"filter {i + 1}" for i in range(len(filters))], label_size=15))
+    st.caption(f"The {len(filters)} filters of the first conv layer, {size}×{size} weights each, on one colour "
+               f"scale (±{limit:.2g}). A filter slides over the image and fires where the ink matches "
+               "its orange part: edges and strokes in particular directions.")
+
+
+def choose_input(run: InspectedRun) -> tuple[np.ndarray, str]:
+    """A 28x28 picture to send through the network: a test image or the user's drawing."""
+    drawing = st.session_state.get(DRAWING_KEY)
+    has_drawing = isinstance(drawing, np.ndarray) and drawing.shape == (28, 28)
+    sources = ["A test image"] + (["Your drawing"] if has_drawing else [])
+    source = st.radio("Input", sources, horizontal=True, key="input_source",
+                      index=1 if has_drawing else 0)
+    if not has_drawing:
+        st.caption("Draw a digit on the **Draw a digit** page to send your own drawing through the network.")
+    if source == "Your drawing":
+        return np.clip(drawing, 0.0, 1.0).astype(np.float32), "your drawing"
+    index = st.number_input(f"Test image number (0–{len(run.images) - 1:,})", 0, len(run.images) - 1, 0,
+                            key="input_index")
+    return run.images[index], f"test image #{index}, a {int(run.labels[index])}"
+
+
+def show_activations(model, image: np.ndarray, caption: str) -> None:
+    """Every layer's output for one input: feature-map grids for conv layers, bar charts otherwise."""
+    activations = look.layer_activations(model, look.image_to_input(image))
+    probabilities = activations[-1].values
+    left, right = st.columns([1, 3])
+    with left:
+        show_picture(look.upscale(look.grey_rgb(np.asarray(image, np.float64), 255 if image.dtype == np.uint8 else 1.0), 5),
+                     caption=caption.capitalize())
+        st.metric("The model reads", str(int(probabilities.argmax())), f"{100 * probabilities.max():.1f}% sure",
+                  delta_color="off")
+    with right:
+        st.altair_chart(charts.activation_chart(activations[-1]), width="stretch")
+    for activation in activations[:-1]:
+        if activation.is_feature_map:
+            maps = activation.values
+            scale = max(1, 84 // maps.shape[-1])
+            high = float(maps.max()) or 1.0
+            st.markdown(f"**{activation.label}**")
+            show_picture(look.tile_grid([look.grey_rgb(m, high) for m in maps], columns=16 if len(maps) > 16 else 8,
+                                        scale=scale, gap=4))
+            st.caption("Bright = the filter found its pattern there. All maps of this layer share one scale "
+                       f"(white = {high:.2g}); a black map did not fire for this input.")
+        else:
+            st.altair_chart(charts.activation_chart(activation), width="stretch")
+
+
+def show_weight_histograms(model) -> None:
+    histograms = look.weight_histograms(model)
+    columns = st.columns(2)
+    for i, histogram in enumerate(histograms):
+        columns[i % 2].altair_chart(charts.weight_histogram_chart(histogram), width="stretch")
+    st.caption("Most weights sit near 0. L2 squeezes the spread; L1 piles many weights at exactly 0.")
+
+
+def model_kind(info: RunInfo) -> str:
+    return ARCHITECTURES.get(info.config.arch, info.config.arch)
+
