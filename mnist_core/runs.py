@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 import secrets
 import shutil
@@ -148,6 +149,10 @@ class RunStore:
             raise RunStoreError(f"Could not save the run in {self.root}: {error.strerror or error}. "
                                 "Check that the folder is writable and the disk is not full "
                                 f"(the folder is set by {RUNS_ENV}).") from None
+        except BaseException:
+            # Any other failure (a pickling error, Ctrl-C) must not leave a half-written folder either.
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise
         return self.get(run_id)
 
     def _update_meta(self, run_id: str, **changes) -> None:
@@ -192,8 +197,12 @@ class RunStore:
         metrics = _read_json(path / "metrics.json")
         if not isinstance(meta, dict) or not isinstance(metrics, dict):
             raise RunStoreError(f"The files of run {run_id} are damaged.")
+        try:
+            created = float(meta.get("created", 0))
+        except (TypeError, ValueError):
+            raise RunStoreError(f"The meta.json of run {run_id} is damaged (its date is not a number).") from None
         return RunInfo(run_id=run_id, path=path, name=str(meta.get("name", run_id)),
-                       created=float(meta.get("created", 0)), owner=str(meta.get("owner", "")),
+                       created=created, owner=str(meta.get("owner", "")),
                        status=str(meta.get("status", "")), reason=str(meta.get("reason", "")),
                        config=config, metrics=metrics, extra=meta.get("extra") or {})
 
@@ -227,6 +236,10 @@ class RunStore:
             model.load_state_dict(state)
         except FileNotFoundError:
             raise RunStoreError(f"The run {run_id} has no weights file.") from None
+        except pickle.UnpicklingError:
+            # weights_only=True refused an object that is not plain tensors: never fall back to a full unpickle.
+            raise RunStoreError(f"The weights file of run {run_id} is damaged or holds more than plain "
+                                "weights (it may have been tampered with), so it was not loaded.") from None
         except (RuntimeError, KeyError, TypeError, ValueError, EOFError, OSError) as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise RunStoreError(f"The weights of run {run_id} do not fit its architecture or are damaged "
@@ -255,4 +268,7 @@ def open_run_folder(path: str | os.PathLike) -> tuple[RunStore, str]:
     path = Path(path)
     if not path.is_dir():
         raise RunStoreError(f"{path} is not a run folder (it does not exist).")
+    if not RUN_ID_PATTERN.match(path.resolve().name):
+        raise RunStoreError(f"{path} is not a run folder: a run folder is named like "
+                            "20261122-193000-mlp-3f9a1c and holds meta.json, config.json and weights.pt.")
     return RunStore(path.resolve().parent), path.resolve().name
