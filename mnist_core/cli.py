@@ -63,14 +63,28 @@ def _print_json(obj) -> None:
     print(json.dumps(obj), flush=True)
 
 
+def _load_data(data_dir):
+    """MNIST for a command. Missing files are downloaded, but a folder the user named
+    (--data-dir or $MNIST_DATA_DIR) must exist: a typo should end in one clear line,
+    not in a download attempt into a new folder."""
+    import os
+
+    from .data import DATA_DIR_ENV, DataError, load_mnist, resolve_data_dir
+
+    root = resolve_data_dir(data_dir)
+    if (data_dir or os.environ.get(DATA_DIR_ENV)) and not root.is_dir():
+        raise DataError(f"The MNIST folder {root} does not exist: check --data-dir and {DATA_DIR_ENV}, "
+                        "or leave both unset to download MNIST into ./data.")
+    return load_mnist(root)
+
+
 def cmd_train(args) -> int:
     from .callbacks import PrintProgress
-    from .data import load_mnist
     from .runs import RunStore
     from .train import fit
 
     config = config_from_args(args)
-    data = load_mnist(args.data_dir)
+    data = _load_data(args.data_dir)
     result = fit(config, data, callbacks=[PrintProgress()])
     print(f"{result.status}: {result.reason}", file=sys.stderr)
     info = RunStore(args.out).save(result, name=args.name, owner="cli", test_labels=data.test_labels)
@@ -82,14 +96,13 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .data import load_mnist
     from .metrics import classification_summary
     from .runs import open_run_folder
     from .train import predict_probabilities
 
     store, run_id = open_run_folder(args.run_dir)
     model = store.load_model(run_id)
-    data = load_mnist(args.data_dir)
+    data = _load_data(args.data_dir)
     report = classification_summary(data.test_labels, predict_probabilities(model, data.test_x))
     _print_json({"run_dir": str(store.root / run_id), **report})
     return 0

@@ -1,0 +1,204 @@
+"""Tests of mnist_core.jobs: the first-come queue, stopping and cancelling, crashes, and owners.
+
+Work functions here block on events the test controls, so nothing depends on timing:
+`wait_until` only polls (with a generous limit) for a state the test knows will come.
+"""
+import threading
+import time
+
+import pytest
+import torch
+from torch import nn
+
+import mnist_core.runs as runs_module
+from mnist_core.config import TrainConfig
+from mnist_core.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, JobError, JobManager
+from mnist_core.models import MODEL_REGISTRY
+from mnist_core.runs import RunStore
+
+
+def wait_until(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("the job never reached the expected state")
+        time.sleep(0.01)
+
+
+def wait_done(job):
+    wait_until(lambda: not job.active and job.finished is not None)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return RunStore(tmp_path / "runs")
+
+
+@pytest.fixture
+def manager(store):
+    return JobManager(store, slots=1)
+
+
+class Gate:
+    """A work function that records when it runs and waits until the test opens it."""
+
+    def __init__(self, name, log):
+        self.name, self.log = name, log
+        self.opened = threading.Event()
+
+    def __call__(self, job):
+        self.log.append(self.name)
+        assert self.opened.wait(timeout=60)
+        return self.name
+
+
+def test_jobs_wait_their_turn_first_come_first_served(manager):
+    log = []
+    gates = {name: Gate(name, log) for name in "abc"}
+    a = manager.submit("alice", gates["a"], label="a")
+    wait_until(lambda: a.state == RUNNING)
+    b = manager.submit("bob", gates["b"], label="b")
+    c = manager.submit("carol", gates["c"], label="c")
+    assert (b.state, c.state) == (QUEUED, QUEUED)
+    assert manager.queue_position(a) is None
+    assert (manager.queue_position(b), manager.queue_position(c)) == (1, 2)
+    assert manager.stats() == {"running": 1, "waiting": 2, "slots": 1, "jobs": 3}
+
+    gates["a"].opened.set()
+    wait_until(lambda: b.state == RUNNING)
+    assert a.state == FINISHED and a.result == "a"
+    assert c.state == QUEUED and manager.queue_position(c) == 1
+    gates["b"].opened.set()
+    gates["c"].opened.set()
+    wait_done(c)
+    assert log == ["a", "b", "c"]
+    assert [j.state for j in (a, b, c)] == [FINISHED] * 3
+    assert manager.stats()["running"] == 0 and manager.stats()["waiting"] == 0
+
+
+def test_stopping_a_queued_job_cancels_it_without_running_it(manager):
+    log = []
+    first, second = Gate("first", log), Gate("second", log)
+    running = manager.submit("alice", first, label="first")
+    wait_until(lambda: running.state == RUNNING)
+    queued = manager.submit("bob", second, label="second")
+    assert manager.stop("bob", queued.job_id) is queued
+    wait_done(queued)
+    assert queued.state == CANCELLED and manager.queue_position(queued) is None
+    first.opened.set()
+    wait_done(running)
+    assert log == ["first"], "the cancelled job's work never ran"
+
+
+def test_stopping_a_running_training_job_ends_it_as_stopped_and_saves_the_run(manager, store, synthetic):
+    config = TrainConfig(arch="mlp", hidden=(32,), epochs=200, batch_size=10, schedule="constant")
+    job = manager.submit_training(config, synthetic, owner="alice", name="to be stopped",
+                                  fit_kwargs={"log_every": 1})
+    wait_until(lambda: len(job.progress.snapshot()["batches"]) >= 3)
+    manager.stop("alice", job.job_id)
+    wait_done(job)
+    assert job.state == FINISHED and job.error is None
+    assert job.result.status == "stopped" and job.result.steps < 200 * 45
+    assert job.result.test_accuracy is not None
+    assert job.progress.snapshot()["finished"] is True
+    assert job.run_info is not None and job.run_info.status == "stopped"
+    assert [r.name for r in store.list(owner="alice")] == ["to be stopped"]
+
+
+class CrashesAtCall(nn.Module):
+    def __init__(self, at_call):
+        super().__init__()
+        self.linear = nn.Linear(784, 10)
+        self.calls, self.at_call = 0, at_call
+
+    def forward(self, x):
+        self.calls += 1
+        if self.calls == self.at_call:
+            raise RuntimeError("a bug in the model")
+        return self.linear(x.flatten(1))
+
+
+def test_a_crash_while_training_fails_the_job_and_saves_nothing(manager, store, synthetic, monkeypatch):
+    monkeypatch.setitem(MODEL_REGISTRY, "softmax", lambda config: CrashesAtCall(at_call=3))
+    job = manager.submit_training(TrainConfig(arch="softmax", epochs=1, batch_size=50), synthetic, owner="alice")
+    wait_done(job)
+    assert job.state == FAILED
+    assert job.error == "The training crashed: RuntimeError: a bug in the model"
+    assert job.run_info is None and job.result is None
+    assert not store.root.exists() or list(store.root.iterdir()) == []
+
+
+def test_a_crash_while_saving_fails_the_job_and_leaves_no_half_written_folder(manager, store, synthetic,
+                                                                              monkeypatch):
+    def crash(*args, **kwargs):
+        raise RuntimeError("cannot pickle this")
+    monkeypatch.setattr(runs_module.torch, "save", crash)
+    job = manager.submit_training(TrainConfig(arch="softmax", epochs=1, batch_size=50), synthetic, owner="alice")
+    wait_done(job)
+    assert job.state == FAILED and "cannot pickle this" in job.error
+    assert list(store.root.iterdir()) == [], "neither a run folder nor a temporary one"
+    assert store.list() == []
+
+
+def test_a_save_that_the_store_refuses_keeps_the_result_and_says_why(manager, store, synthetic, monkeypatch):
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(runs_module.torch, "save", disk_full)
+    job = manager.submit_training(TrainConfig(arch="softmax", epochs=1, batch_size=50), synthetic, owner="alice")
+    wait_done(job)
+    assert job.state == FINISHED and job.result.status == "completed" and job.run_info is None
+    assert "No space left on device" in job.save_error and "not in the run history" in job.save_error
+
+
+def test_a_config_error_inside_a_job_fails_it_with_the_sentence(manager, synthetic):
+    job = manager.submit_training(TrainConfig(arch="softmax", batch_size=1000), synthetic, owner="alice")
+    wait_done(job)
+    assert job.state == FAILED
+    assert job.error == "The batch size 1,000 is larger than the training set (450 images): choose at most 450."
+
+
+def test_one_active_job_per_owner_and_kind(manager):
+    gate = Gate("train", [])
+    first = manager.submit("alice", gate, label="my MLP", kind="train")
+    with pytest.raises(JobError) as caught:
+        manager.submit("alice", Gate("again", []), label="another", kind="train")
+    assert str(caught.value).startswith("“my MLP” is still ")
+    assert "stop it or wait for it before starting another" in str(caught.value)
+    # Another kind, or another person, may still start.
+    experiment = manager.submit("alice", Gate("exp", []), label="sweep", kind="experiment")
+    other = manager.submit("bob", Gate("bob", []), label="bob's", kind="train")
+    assert manager.active_job("alice", kind="train") is first
+    assert manager.active_job("alice", kind="experiment") is experiment
+    for job in (first, experiment, other):
+        job.stop()
+    gate.opened.set()
+    wait_done(first)
+    wait_done(experiment)
+    wait_done(other)
+    # Once the first has finished, a new one is welcome.
+    again = manager.submit("alice", lambda job: "done", label="next", kind="train")
+    wait_done(again)
+    assert again.state == FINISHED and again.result == "done"
+    assert manager.latest_job("alice", kind="train") is again
+
+
+def test_nobody_can_see_or_stop_someone_elses_job(manager):
+    gate = Gate("alice's", [])
+    job = manager.submit("alice", gate, label="alice's")
+    with pytest.raises(JobError, match="does not exist or belongs to someone else"):
+        manager.get("mallory", job.job_id)
+    with pytest.raises(JobError, match="does not exist or belongs to someone else"):
+        manager.stop("mallory", job.job_id)
+    with pytest.raises(JobError, match="does not exist or belongs to someone else"):
+        manager.get("alice", 9999)
+    assert manager.jobs_of("mallory") == [] and manager.active_job("mallory") is None
+    assert not job.stop_event.is_set(), "the failed stop did not touch the job"
+    assert manager.get("alice", job.job_id) is job
+    gate.opened.set()
+    wait_done(job)
+    assert job.state == FINISHED
+
+
+def test_a_job_needs_an_owner(manager):
+    with pytest.raises(JobError, match="no identity yet"):
+        manager.submit("", lambda job: None, label="anonymous")
