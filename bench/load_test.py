@@ -138,9 +138,26 @@ class Server:
         self._log.close()
 
     def log_problems(self) -> list[str]:
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return [line for line in text.splitlines() if "Traceback" in line or " ERROR " in line
-                or line.startswith(("Exception", "RuntimeError"))]
+        """The server log's errors: for each traceback, its last line (the exception and message)."""
+        lines = self.log_path.read_text(errors="replace").splitlines() if self.log_path.exists() else []
+        problems, in_traceback = [], False
+        for index, line in enumerate(lines):
+            if line.startswith("Traceback"):
+                in_traceback = True
+            elif in_traceback and line and not line.startswith((" ", "\t", "Traceback", "During handling",
+                                                                 "The above exception")):
+                problems.append(line.strip())
+                in_traceback = False
+            elif " ERROR " in line and not in_traceback:
+                problems.append(line.strip())
+        return problems
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes on this machine have spent busy since boot (from /proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 # --- reading the pages ---------------------------------------------------------------
@@ -244,7 +261,9 @@ class StudentSession:
         view = await action
         self.student.timings.append(Timing(at, view.seconds, page, kind))
         for problem in view.exceptions:
-            self.student.errors.append(f"{page}: {problem}")
+            if "redacted" in problem:  # showErrorDetails = "none": the traceback is only in the server log
+                problem = "an exception (details in the server log)"
+            self.student.errors.append(f"{page} page: {problem}")
         if view.page_not_found:
             self.student.errors.append(f"{page}: page not found")
         return view
@@ -350,6 +369,10 @@ class StudentSession:
         if not canvases:
             student.drawing = "no canvas on the page"
             return
+        if view.has_widget("Model that reads your drawing", "selectbox"):
+            model = chosen_option(view.widget("Model that reads your drawing", "selectbox")) or ""
+            if not model.startswith(student.run_name) or "class run" in model:
+                student.errors.append(f"the Draw page reads with {model[:60]!r}, not its own run")
         drawing = {"drawing": {"raw": {"objects": [SEVEN_PATH]}, "data": seven_png_data_url()},
                    "backgroundFit": None}
         view = await self._timed("press", DRAW, self.client.interact({canvases[0]: drawing}))
@@ -443,15 +466,26 @@ def check_run_store(runs_dir: Path, students: list[Student]) -> dict[str, str]:
 
 
 def read_prediction(view: PageView) -> str:
-    """The Draw page's answer in a few words (the first main-area text mentioning a prediction)."""
+    """The Draw page's answer: "read 7 (93% sure)", or why there is none."""
     for problem in view.exceptions:
         return f"exception: {problem[:80]}"
     for _, element in main_elements(view):
-        kind = element.WhichOneof("type")
-        texts = element_texts(element)
-        if kind == "metric" or any(re.search(r"predict|looks like|reads|guess", t, re.I) for t in texts):
-            return "predicted: " + " ".join(texts)[:60]
-    return "drawn, no prediction found on the page"
+        if element.WhichOneof("type") == "markdown" and "draw-top-digit" in element.markdown.body:
+            found = re.search(r"draw-top-digit[^>]*>(\d)</span>.*?(\d+)% sure", element.markdown.body)
+            if found:
+                return f"read {found.group(1)} ({found.group(2)}% sure)"
+    hints = [t for _, e in main_elements(view) if e.WhichOneof("type") == "alert" for t in element_texts(e)]
+    return "no reading" + (f": {hints[0][:70]}" if hints else "")
+
+
+def chosen_option(widget) -> str | None:
+    """The option a select box shows as chosen: a value the server set, else its default index."""
+    options = widget.options
+    if widget.proto.set_value and widget.proto.HasField("raw_value"):
+        return widget.proto.raw_value
+    if widget.proto.HasField("default") and 0 <= widget.proto.default < len(options):
+        return options[widget.proto.default]
+    return None
 
 
 def _seven_points() -> list[tuple[float, float]]:
@@ -487,6 +521,8 @@ class Round:
     rss_end: float
     wall_seconds: float
     cpu_seconds: float
+    client_cpu_seconds: float
+    other_cpu_seconds: float  # everything else on the machine (other people's work) during the round
     store_verdicts: dict[str, str]
     log_problems: list[str]
     training_window: tuple[float, float]
@@ -519,6 +555,7 @@ def run_round(n: int, settings) -> Round:
     runs_dir = workdir / "runs"
     runs_dir.mkdir()
     server = Server(runs_dir, workdir / "server.log", settings.data_dir)
+    students: list[Student] = []
     try:
         started_seconds = server.start()
         time.sleep(1.0)
@@ -528,7 +565,7 @@ def run_round(n: int, settings) -> Round:
         warmup_seconds = time.perf_counter() - t0
         time.sleep(1.0)
         rss_warm = server.rss_mb()
-        cpu_before = server.cpu_seconds()
+        cpu_before, client_before, machine_before = server.cpu_seconds(), time.process_time(), machine_busy_seconds()
         students = [Student(i, f"load{n:02d}s{i:02d}" + os.urandom(4).hex(), f"load-{n}-student-{i:02d}", 100 + i)
                     for i in range(n)]
         ROUND_RUN_NAMES.clear()
@@ -537,6 +574,8 @@ def run_round(n: int, settings) -> Round:
         asyncio.run(asyncio.wait_for(drive(server.port, students, origin, settings), settings.round_timeout))
         end = time.perf_counter()
         cpu = server.cpu_seconds() - cpu_before
+        client_cpu = time.process_time() - client_before
+        other_cpu = machine_busy_seconds() - machine_before - cpu - client_cpu
         rss_peak = server.peak_between(origin, end)
         time.sleep(0.5)
         rss_end = server.rss_mb()
@@ -548,13 +587,14 @@ def run_round(n: int, settings) -> Round:
             student.own_results = (verdicts.get(student.token) == "ok" and student.history_check == "ok"
                                    and student.shown_name == student.run_name and not student.errors)
         return Round(n, students, started_seconds, warmup_seconds, rss_idle, rss_warm, rss_peak, rss_end,
-                     end - origin, cpu, verdicts, server.log_problems(), window)
+                     end - origin, cpu, client_cpu, other_cpu, verdicts, server.log_problems(), window)
     finally:
         server.stop()
-        if not settings.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+        troubled = server.log_problems() or any(s.errors for s in students)
+        if settings.keep or troubled:
+            print(f"(server log and runs kept in {workdir})")
         else:
-            print(f"(kept {workdir})")
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def training_window(students: list[Student]) -> tuple[float, float]:
@@ -601,7 +641,8 @@ def print_round(result: Round, trace: bool = False) -> None:
     to_result = [s.finished_at - s.pressed_at for s in students if s.finished_at and s.pressed_at]
     positions = [s.first_queue_position for s in students if s.first_queue_position]
     own = sum(s.own_results for s in students)
-    drawn = sum(s.drawing.startswith("predicted") for s in students)
+    drawn = sum(s.drawing.startswith("read") for s in students)
+    sevens = sum(s.drawing.startswith("read 7") for s in students)
     slowest = max((t for t in timings if t.kind == "page" and t.training), key=lambda t: t.seconds, default=None)
     window = result.training_window
     print(f"\n=== N = {result.sessions} sessions ===")
@@ -609,6 +650,9 @@ def print_round(result: Round, trace: bool = False) -> None:
         ("page load while training", _stats(page_training)),
         ("slowest page while training", f"{slowest.page} {slowest.seconds:.3f} s at t={slowest.at:.1f} s"
          if slowest else "–"),
+        *[(f"  · {page} page while training", _stats([t.seconds for t in timings if t.kind == "page"
+                                                         and t.training and t.page == page]))
+          for page in (TRAIN, HISTORY, HOME)],
         ("page load, before/after training", _stats(page_other)),
         ("live refresh (fragment) while training", _stats(refresh)),
         ("button press (settings, Train, canvas)", _stats(presses)),
@@ -619,12 +663,15 @@ def print_round(result: Round, trace: bool = False) -> None:
         ("queue position first shown", f"max {max(positions)} (seen by {len(positions)}/{len(students)})"
          if positions else "never seen queued"),
         ("training window", f"{window[0]:.1f} s → {window[1]:.1f} s"),
-        ("total time (N sessions, start to end)", f"{result.wall_seconds:.1f} s, server CPU {result.cpu_seconds:.0f} s"),
+        ("total time (N sessions, start to end)", f"{result.wall_seconds:.1f} s"),
+        ("CPU used: server / this client / others",
+         f"{result.cpu_seconds / result.wall_seconds:.2f} / {result.client_cpu_seconds / result.wall_seconds:.2f} / "
+         f"{max(0.0, result.other_cpu_seconds) / result.wall_seconds:.2f} cores (of {os.cpu_count()})"),
         ("server RSS idle / warm / peak / end",
          f"{result.rss_idle:.0f} / {result.rss_warm:.0f} / {result.rss_peak:.0f} / {result.rss_end:.0f} MB"),
         ("RSS growth per session (peak − warm) / N", f"{(result.rss_peak - result.rss_warm) / result.sessions:.1f} MB"),
         ("sessions with exactly their own results", f"{own}/{len(students)}"),
-        ("drawings predicted on the Draw page", f"{drawn}/{len(students)}"),
+        ("Draw page read the drawn 7", f"{drawn}/{len(students)} got a reading, {sevens} of them read 7"),
         ("server start / warm-up", f"{result.started_seconds:.1f} s / {result.warmup_seconds:.1f} s"),
     ]
     width = max(len(name) for name, _ in rows)
@@ -642,15 +689,19 @@ def print_round(result: Round, trace: bool = False) -> None:
             problems.append(f"Train page showed run {student.shown_name!r}")
         if problems:
             print(f"  ! student {student.index:02d}: " + " | ".join(problems))
-    drawings = sorted({s.drawing for s in students})
-    print(f"  drawing: {drawings[:3]}")
+    if drawn < len(students):
+        print(f"  ! drawing: {sorted({s.drawing for s in students if not s.drawing.startswith('read')})[:3]}")
     if trace:
         for s in students:
             pages = " ".join(f"{t.page[:5]}:{t.seconds:.2f}" for t in s.timings if t.kind != "refresh")
             print(f"  student {s.index:02d} states {'→'.join(s.states_seen)}; history {s.history_check}; "
                   f"queue #{s.first_queue_position}; shown {s.shown_name!r} {s.shown_accuracy}; {pages}")
     if result.log_problems:
-        print(f"  ! server log: {len(result.log_problems)} problem line(s), first: {result.log_problems[0][:120]}")
+        counts = {}
+        for problem in result.log_problems:
+            counts[problem] = counts.get(problem, 0) + 1
+        for problem, count in sorted(counts.items(), key=lambda item: -item[1])[:5]:
+            print(f"  ! server log, {count}×: {problem[:160]}")
 
 
 def print_summary(results: list[Round]) -> bool:

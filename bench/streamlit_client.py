@@ -55,6 +55,7 @@ class Widget:
     label: str
     in_sidebar: bool
     proto: Any  # the element's protobuf, for options, bounds and defaults
+    fragment_id: str = ""  # the st.fragment it lives in: changing it reruns only that fragment
 
     @property
     def options(self) -> list[str]:
@@ -73,6 +74,7 @@ class PageView:
     seconds: float  # from sending the rerun request to the final script_finished
     page_name: str
     elements: dict[tuple[int, ...], Any] = field(default_factory=dict)  # delta path -> Element
+    fragments: dict[tuple[int, ...], str] = field(default_factory=dict)  # delta path -> fragment id, if any
     fragment_run: bool = False
     page_not_found: bool = False
 
@@ -97,7 +99,8 @@ class PageView:
             if kind in WIDGET_VALUE_FIELDS:
                 proto = getattr(element, kind)
                 label = getattr(proto, "label", "") or getattr(proto, "component_name", "")
-                found.append(Widget(kind, proto.id, label, path[:1] == (SIDEBAR_CONTAINER,), proto))
+                found.append(Widget(kind, proto.id, label, path[:1] == (SIDEBAR_CONTAINER,), proto,
+                                    self.fragments.get(path, "")))
         return found
 
     def widget(self, label: str, kind: str | None = None, sidebar: bool | None = None) -> Widget:
@@ -245,18 +248,24 @@ class StreamlitSession:
         for widget, value in (values or {}).items():
             self._widget_states[widget.widget_id] = encode_widget_value(widget, value)
         triggers = [encode_widget_value(press, True)] if press else []
-        return await self._rerun(page_hash=self.page_hash, page_name="", triggers=triggers)
+        # Like the browser: a widget inside an st.fragment reruns only its fragment.
+        touched = list(values or {}) + ([press] if press else [])
+        fragment_ids = {w.fragment_id for w in touched}
+        fragment_id = fragment_ids.pop() if len(fragment_ids) == 1 else ""
+        return await self._rerun(page_hash=self.page_hash, page_name="", triggers=triggers,
+                                 fragment_id=fragment_id, auto=False)
 
     async def refresh_fragment(self, fragment_id: str) -> PageView:
         """What the browser does every `run_every` seconds for an auto-rerunning fragment."""
-        return await self._rerun(page_hash=self.page_hash, page_name="", fragment_id=fragment_id)
+        return await self._rerun(page_hash=self.page_hash, page_name="", fragment_id=fragment_id, auto=True)
 
     def _page_hash(self, page: str) -> str:
         if page not in self.pages:
             raise KeyError(f"no page {page!r}; the app has {sorted(self.pages)}")
         return self.pages[page]
 
-    async def _rerun(self, page_hash: str, page_name: str, triggers=(), fragment_id: str = "") -> PageView:
+    async def _rerun(self, page_hash: str, page_name: str, triggers=(), fragment_id: str = "",
+                     auto: bool = False) -> PageView:
         if self._run is not None:
             raise StreamlitClientError("one rerun at a time per session")
         back = BackMsg()
@@ -266,10 +275,11 @@ class StreamlitSession:
         state.page_name = page_name
         if fragment_id:
             state.fragment_id = fragment_id
-            state.is_auto_rerun = True
+            state.is_auto_rerun = auto
         state.widget_states.widgets.extend(list(self._widget_states.values()) + list(triggers))
         done = asyncio.get_running_loop().create_future()
-        self._run = {"done": done, "elements": {}, "fragment": bool(fragment_id), "not_found": False}
+        self._run = {"done": done, "elements": {}, "fragments": {}, "fragment": bool(fragment_id),
+                     "not_found": False}
         started = time.perf_counter()
         await self._ws.send(back.SerializeToString())
         try:
@@ -281,12 +291,14 @@ class StreamlitSession:
         elapsed = time.perf_counter() - started
         page = {h: t for t, h in self.pages.items()}.get(self.page_hash, page_name)
         if run["fragment"] and self.view is not None:
-            merged = dict(self.view.elements)
-            merged.update(run["elements"])
-            view = PageView(elapsed, page, merged, fragment_run=True)
-            self.view = PageView(self.view.seconds, page, merged)
+            # The fragment's old elements are replaced by what it drew this time.
+            kept = {p: e for p, e in self.view.elements.items() if self.view.fragments.get(p) != fragment_id}
+            merged = {**kept, **run["elements"]}
+            fragments = {p: f for p, f in {**self.view.fragments, **run["fragments"]}.items() if p in merged}
+            view = PageView(elapsed, page, merged, fragments, fragment_run=True)
+            self.view = PageView(self.view.seconds, page, merged, fragments)
         else:
-            view = PageView(elapsed, page, run["elements"], page_not_found=run["not_found"])
+            view = PageView(elapsed, page, run["elements"], run["fragments"], page_not_found=run["not_found"])
             self.view = view
             self._forget_unmounted(view)
         return view
@@ -329,10 +341,13 @@ class StreamlitSession:
                 # the browser drops its auto-rerun timers until fragments register again.
                 self.auto_reruns.clear()
                 if run is not None:
-                    run["elements"], run["fragment"] = {}, False
+                    run["elements"], run["fragments"], run["fragment"] = {}, {}, False
         elif kind == "delta" and run is not None:
             if message.delta.WhichOneof("type") == "new_element":
-                run["elements"][tuple(message.metadata.delta_path)] = message.delta.new_element
+                path = tuple(message.metadata.delta_path)
+                run["elements"][path] = message.delta.new_element
+                if message.delta.fragment_id:
+                    run["fragments"][path] = message.delta.fragment_id
         elif kind == "auto_rerun":
             self.auto_reruns[message.auto_rerun.fragment_id] = message.auto_rerun.interval
         elif kind == "stop_auto_rerun":
