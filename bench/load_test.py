@@ -305,6 +305,9 @@ class StudentSession:
         student.pressed_at = self.now()
         view = await self._timed("press", TRAIN, self.client.interact(press=train_button))
         self._observe(view)
+        if student.states_seen[-1] == IDLE:  # refused: the page says why (e.g. a run still active)
+            alerts = [t for e in view.elements.values() if e.WhichOneof("type") == "alert" for t in element_texts(e)]
+            raise KeyError(f"pressing Train started no run: {alerts[:1] or view.text[-200:]}")
         deadline = time.perf_counter() + settings.run_timeout
         wander = 0
         while student.finished_at is None:
@@ -320,18 +323,25 @@ class StudentSession:
             self._observe(view)
 
     async def _dwell(self, seconds: float) -> None:
-        """Stay on the page for `seconds`, refreshing its auto-rerun fragments as the browser's timers do."""
+        """Stay on the page for `seconds` while every auto-rerun fragment (st.fragment(run_every=...))
+        refreshes on its own timer, as the browser does; one request at a time."""
         end = time.perf_counter() + seconds
+        due: dict[str, float] = {}  # fragment id -> when its timer fires next
         while time.perf_counter() < end and self.student.finished_at is None:
-            if not self.client.auto_reruns:
+            timers = dict(self.client.auto_reruns)
+            due = {f: due.get(f, time.perf_counter() + interval) for f, interval in timers.items()}
+            if not due:
                 await asyncio.sleep(min(0.5, max(0.0, end - time.perf_counter())))
                 continue
-            fragment_id, interval = min(self.client.auto_reruns.items(), key=lambda item: item[1])
-            await asyncio.sleep(interval)
-            if fragment_id not in self.client.auto_reruns:
-                continue
-            view = await self._timed("refresh", self.client.view.page_name if self.client.view else "?",
-                                     self.client.refresh_fragment(fragment_id))
+            fragment_id = min(due, key=due.get)
+            wait = due[fragment_id] - time.perf_counter()
+            if wait > end - time.perf_counter():
+                await asyncio.sleep(max(0.0, end - time.perf_counter()))
+                break
+            await asyncio.sleep(max(0.0, wait))
+            due[fragment_id] = time.perf_counter() + timers[fragment_id]
+            page = self.client.view.page_name if self.client.view else "?"
+            view = await self._timed("refresh", page, self.client.refresh_fragment(fragment_id))
             self._observe(view)
 
     def _observe(self, view: PageView) -> None:
