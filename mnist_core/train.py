@@ -211,6 +211,10 @@ def fit(config: TrainConfig, data: MnistData, callbacks: list[Callback] | tuple 
             break
         # End of epoch (or of a stopped partial epoch): validate and report.
         val = evaluate(model, x_val, y_val)
+        if val["loss"] is not None and not math.isfinite(val["loss"]):
+            # The last step blew the weights up after its own loss was measured.
+            status, reason = "diverged", divergence_reason(config, step, val["loss"])
+            break
         train_loss = sums["loss"] / sums["seen"] if sums["seen"] else math.nan
         train_acc = sums["correct"] / sums["seen"] if sums["seen"] else math.nan
         event = EpochEvent(epoch=epoch, step=step, train_loss=train_loss, train_accuracy=train_acc,
@@ -245,8 +249,11 @@ def fit(config: TrainConfig, data: MnistData, callbacks: list[Callback] | tuple 
     model.eval()
     if evaluate_test and status != "diverged":
         test = evaluate(model, data.test_x, data.test_labels)
-        result.test_accuracy, result.test_loss = test["accuracy"], test["loss"]
-        result.test_probabilities = test["probabilities"].numpy().astype(np.float32)
+        if test["loss"] is not None and not math.isfinite(test["loss"]):
+            status, reason = "diverged", divergence_reason(config, step, test["loss"])  # no validation set caught it
+        else:
+            result.test_accuracy, result.test_loss = test["accuracy"], test["loss"]
+            result.test_probabilities = test["probabilities"].numpy().astype(np.float32)
     result.status, result.reason = status, reason
     result.total_seconds = time.perf_counter() - start
     for cb in callbacks:

@@ -189,6 +189,32 @@ def test_a_loss_that_stops_being_a_number_ends_as_diverged(bad, word, synthetic,
     assert result.history["epochs"] == [] and result.test_probabilities is None
 
 
+class NaNWhenEvaluated(nn.Module):
+    """Trains normally but answers NaN in eval mode: like weights blown up by the epoch's last step."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(784, 10)
+
+    def forward(self, x):
+        logits = self.linear(x.flatten(1))
+        return logits if self.training else logits * float("nan")
+
+
+@pytest.mark.parametrize("changes", [{}, {"early_stopping": 1}, {"val_fraction": 0.0}])
+def test_weights_that_only_validation_or_test_sees_blown_up_end_as_diverged(changes, synthetic, monkeypatch):
+    monkeypatch.setitem(MODEL_REGISTRY, "softmax", lambda config: NaNWhenEvaluated())
+    config = TrainConfig(arch="softmax", optimizer="sgd", lr=0.5, schedule="constant", batch_size=50, epochs=3,
+                         **changes)
+    result = fit(config, synthetic)
+    # Caught by the first validation (end of epoch 1, step 9), or without one by the test at the end.
+    expected_step = 30 if config.val_fraction == 0 else 9
+    assert result.status == "diverged" and result.steps == expected_step
+    assert result.reason == f"loss became NaN at step {expected_step}: the learning rate 0.5 is too large for SGD — try 0.1."
+    assert result.test_accuracy is None and result.test_probabilities is None
+    assert all(math.isfinite(e["val_loss"]) for e in result.history["epochs"] if e["val_loss"] is not None)
+
+
 def test_divergence_reason_suggests_a_smaller_rate():
     adam = TrainConfig(optimizer="adam", lr=0.5)
     assert divergence_reason(adam, 7, float("nan")) == \
