@@ -1,5 +1,32 @@
-"""Placeholder page: being built."""
+"""Draw a digit: the model reads your handwriting as you draw, and shows what it sees.
+
+Choose a run (the latest by default; with none yet, one button trains a CNN),
+draw on the canvas, and watch the 28x28 input and the ten probabilities follow
+the pen. Toggles show what each MNIST preprocessing step is worth; labelled
+drawings are saved into the class's own handwriting test set, scored below.
+"""
 import streamlit as st
 
-st.title("draw")
-st.info("This page is being built.")
+from ui.draw_views import default_model_panel, drawing_area, handwriting_report
+from ui.run_picker import load_run, pick_run
+
+st.title("✏️ Draw a digit")
+st.caption("Draw a digit from 0 to 9 and watch the model read it each time you lift the pen.")
+
+model, run_id, run_name = None, None, ""
+# One container whatever it holds (the picker, or the default-model button): the canvas below
+# keeps its place in the page, so the browser never remounts it and loses the drawing.
+with st.container():
+    picker = st.empty()
+    info = pick_run("Model that reads your drawing", key="draw_run", container=picker)
+    if info is None:
+        picker.empty()  # instead of the picker's "train one first", the button that does it
+        default_model_panel()
+    else:
+        loaded = load_run(info, with_model=True)
+        if loaded is not None:
+            model, run_id, run_name = loaded.model, info.run_id, info.name
+
+drawing_area(model, run_id)
+st.divider()
+handwriting_report(model, run_id, run_name)

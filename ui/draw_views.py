@@ -1,0 +1,513 @@
+"""The Draw page's pieces: the canvas, what the model sees and reads, the preprocessing lesson,
+the one-button default model, and the class's own handwriting test set.
+
+The drawing area is one `st.fragment`: a stroke reruns only the canvas and what
+depends on it, not the sidebar or the run list, so the reading follows the pen.
+Reading a drawing (decode, MNIST preprocessing, model) is `mnist_core.predict.read_drawing`;
+nothing here computes a prediction itself.
+
+Session state used across reruns and pages:
+    last_drawing_28x28      float (28, 28) in [0, 1], ink = 1: the last non-blank model input
+                            (the Weights page sends it through the network)
+    draw_canvas_generation  bumped to clear the canvas (a new canvas key mounts an empty canvas)
+    draw_initial_drawing    what the canvas should redraw after Undo (the strokes minus the last)
+"""
+from __future__ import annotations
+
+import base64
+import time
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from mnist_core.config import ARCHITECTURES, TrainConfig
+from mnist_core.handwriting import HandwritingError, HandwritingReport, HandwritingStore, evaluate_examples
+from mnist_core.inspect import digit_png, upscale
+from mnist_core.jobs import JobError
+from mnist_core.predict import PREPROCESSING_STEPS, DrawingReading, read_drawing
+from mnist_core.preprocess import DigitPrediction, PreprocessError
+
+from .charts import PALETTE
+from .image_grid import crisp_images
+from .run_picker import SELECTED_RUN_KEY
+from .session import data_or_stop, get_jobs, get_store, user_token
+
+CANVAS_PIXELS = 280  # 10x MNIST's 28: one canvas pixel per tenth of a model pixel
+PEN_WIDTH_RANGE = (6, 40)  # px; a finger needs the wide end, a mouse is fine at the default
+DEFAULT_PEN_WIDTH = 20  # about MNIST's stroke (2-3 px of a 20 px digit) on a digit drawn 200 px tall
+MODEL_INPUT_SCALE = 10  # 28 x 10 = 280: the model's input shown as large as the canvas
+CARD_SCALE = 4  # the small pictures of the preprocessing comparison
+
+DRAWING_KEY = "last_drawing_28x28"
+GENERATION_KEY = "draw_canvas_generation"
+INITIAL_KEY = "draw_initial_drawing"
+OBJECTS_KEY = "draw_last_objects"  # the strokes as the canvas last sent them (for Undo)
+FLASH_KEY = "draw_flash"  # a message to show once after a rerun
+
+# The model one button trains when there is no run yet: the CNN reads drawings best, and one
+# pass over all 54,000 training images takes 9-15 s on one core here (99.8% of our programmatic
+# test drawings read correctly, 98.7% of MNIST's test set; see tests/test_draw_integration.py).
+DEFAULT_MODEL_CONFIG = TrainConfig(arch="cnn", epochs=1, schedule="onecycle", optimizer="adam", lr=5e-3,
+                                   batch_size=128, subset=0)
+DEFAULT_MODEL_NAME = "Default CNN (Draw page)"
+DEFAULT_MODEL_SECONDS = "10–30 seconds"  # measured 9-15 s on one busy core; more when the class shares it
+
+STEP_LABELS = {  # toggle name -> (toggle label, card title when the step is left out)
+    "crop": ("Crop to the ink", "without cropping"),
+    "scale": ("Scale to a 20 px box", "without scaling"),
+    "center_of_mass": ("Centre by centre of mass", "without centring by mass"),
+}
+STEP_HELP = {
+    "crop": "Cut the drawing down to the box around the ink, so a digit drawn in a corner "
+            "counts as much as one drawn in the middle.",
+    "scale": "Resize the ink so its longer side is 20 px, as in MNIST: small and large "
+             "drawings look alike to the model.",
+    "center_of_mass": "Shift the digit so the centre of its ink sits at pixel (14, 14), "
+                      "where every MNIST digit's centre of ink sits.",
+}
+
+
+# ---------------------------------------------------------------- canvas
+
+def _generation() -> int:
+    return st.session_state.setdefault(GENERATION_KEY, 0)
+
+
+def canvas_key() -> str:
+    """The canvas widget's key; a new key (after Clear or Save) mounts an empty canvas."""
+    return f"draw_canvas_{_generation()}"
+
+
+def clear_canvas() -> None:
+    st.session_state[GENERATION_KEY] = _generation() + 1
+    st.session_state[INITIAL_KEY] = None
+    st.session_state[OBJECTS_KEY] = []
+
+
+def undo_stroke() -> None:
+    """Redraw the canvas without its last stroke (the canvas loads a changed initial drawing)."""
+    objects = list(st.session_state.get(OBJECTS_KEY) or [])
+    if not objects:
+        return
+    previous = st.session_state.get(INITIAL_KEY) or {}
+    # The counter makes every Undo a new initial drawing, even when the strokes left are the
+    # same as after an earlier Undo: the canvas only redraws when the drawing it is given changes.
+    st.session_state[INITIAL_KEY] = {"objects": objects[:-1], "undoCount": previous.get("undoCount", 0) + 1}
+    st.session_state[OBJECTS_KEY] = objects[:-1]
+
+
+def draw_canvas(pen_width: int):
+    """The square canvas, white ink on black like MNIST. Returns its CanvasResult
+    (`.image_data` decodes the drawing: an RGBA array, or None before the first stroke)."""
+    result = st_canvas(stroke_width=pen_width, stroke_color="#FFFFFF", background_color="#000000",
+                       height=CANVAS_PIXELS, width=CANVAS_PIXELS, drawing_mode="freedraw",
+                       initial_drawing=st.session_state.get(INITIAL_KEY), return_image_data=True,
+                       key=canvas_key())
+    raw = result.json_data if isinstance(result.json_data, dict) else {}
+    st.session_state[OBJECTS_KEY] = list(raw.get("objects") or [])
+    return result
+
+
+def canvas_buttons() -> None:
+    undo, clear = st.columns(2)
+    undo.button("Undo stroke", icon=":material/undo:", on_click=undo_stroke, width="stretch", key="draw_undo",
+                disabled=not st.session_state.get(OBJECTS_KEY), help="Remove the last stroke.")
+    clear.button("Clear", icon=":material/delete:", on_click=clear_canvas, width="stretch", key="draw_clear",
+                 help="Start again with an empty canvas.")
+
+
+# ---------------------------------------------------------------- what the model sees and reads
+
+def model_input_png(image: np.ndarray, scale: int = MODEL_INPUT_SCALE) -> bytes:
+    """The 28x28 input enlarged pixel by pixel, with a thin grey frame so black-on-white pages show its edge."""
+    big = upscale(np.clip(np.asarray(image) * 255 + 0.5, 0, 255).astype(np.uint8), scale)
+    framed = np.pad(big, 1, constant_values=110)
+    return digit_png(framed, scale=1)
+
+
+def show_model_input(prediction: DigitPrediction | None) -> None:
+    image = prediction.preprocessed.image if prediction is not None else np.zeros((28, 28), np.float32)
+    st.image(model_input_png(image), width=CANVAS_PIXELS + 2)
+    if prediction is not None and not prediction.blank:
+        st.caption("28 × 28 pixels, enlarged. The drawing was cropped to its ink, scaled to fit 20 × 20 "
+                   "and centred by its centre of ink, as every MNIST digit was.")
+    else:
+        st.caption("28 × 28 pixels: the model's whole view of your drawing appears here.")
+
+
+def probability_chart(probabilities: list[float], height: int = 230) -> alt.LayerChart:
+    """Ten bars, one per digit; the most probable digit in orange, its share written above each bar."""
+    top = int(np.argmax(probabilities))
+    data = pd.DataFrame({"digit": [str(d) for d in range(10)], "probability": probabilities,
+                         "top": ["most probable" if d == top else "other" for d in range(10)],
+                         "label": [f"{100 * p:.0f}%" if p >= 0.005 else "" for p in probabilities]})
+    base = alt.Chart(data).encode(
+        x=alt.X("digit:N", title="digit", sort=None, axis=alt.Axis(labelAngle=0, labelFontSize=15, titleFontSize=13)),
+        y=alt.Y("probability:Q", title="probability", scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%", tickCount=5)))
+    bars = base.mark_bar(cornerRadiusTopLeft=3, cornerRadiusTopRight=3).encode(
+        color=alt.Color("top:N", scale=alt.Scale(domain=["most probable", "other"], range=[PALETTE[1], PALETTE[0]]),
+                        legend=None),
+        tooltip=[alt.Tooltip("digit:N"), alt.Tooltip("probability:Q", format=".2%")])
+    text = base.mark_text(dy=-8, fontSize=12).encode(text="label:N")
+    return alt.layer(bars, text).properties(height=height)
+
+
+def show_reading(prediction: DigitPrediction) -> None:
+    """The top digit in large type with its probability, then the ten probabilities."""
+    probabilities = prediction.probabilities
+    digit, confidence = prediction.digit, prediction.confidence
+    # Everything in this HTML is a number we format ourselves.
+    st.markdown(f'<div class="draw-prediction" style="display:flex;align-items:baseline;gap:1rem;">'
+                f'<span class="draw-top-digit" style="font-size:5.5rem;font-weight:700;line-height:1;'
+                f'color:{PALETTE[5]}">{digit}</span>'
+                f'<span style="font-size:1.3rem;">{100 * confidence:.0f}% sure</span></div>',
+                unsafe_allow_html=True)
+    runner_up = int(np.argsort(probabilities)[-2])
+    st.altair_chart(probability_chart(probabilities), width="stretch", key="draw_probabilities")
+    if confidence < 0.6:
+        st.caption(f"Not sure: {runner_up} gets {100 * probabilities[runner_up]:.0f}%. "
+                   "Ambiguous drawings split the probability between digits.")
+
+
+# ---------------------------------------------------------------- preprocessing lesson
+
+def preprocessing_toggles() -> list[str]:
+    """One toggle per MNIST step; returns the steps switched off."""
+    st.markdown("**Why preprocessing matters.** MNIST's digits were cropped, scaled and centred before "
+                "the model ever saw them. Switch a step off to see what the model reads without it.")
+    off = []
+    for step in PREPROCESSING_STEPS:  # one under the other: side by side, the labels get cut off
+        if not st.toggle(STEP_LABELS[step][0], value=True, key=f"draw_step_{step}", help=STEP_HELP[step]):
+            off.append(step)
+    return off
+
+
+def _card_html(title: str, prediction: DigitPrediction, reference: int | None) -> str:
+    picture = base64.b64encode(digit_png(prediction.preprocessed.image, scale=CARD_SCALE)).decode("ascii")
+    if prediction.blank:
+        verdict = '<span style="color:#555">too small to read</span>'
+    else:
+        colour = PALETTE[2] if prediction.digit == reference else PALETTE[5]
+        verdict = (f'reads <b style="font-size:1.6rem;color:{colour}">{prediction.digit}</b> '
+                   f'· {100 * prediction.confidence:.0f}%')
+    return (f'<div style="border:1px solid #d0d7de;border-radius:8px;padding:8px;text-align:center;'
+            f'min-width:130px;background:#fff;"><div style="font-size:0.9rem;color:#333;margin-bottom:4px;">'
+            f'{title}</div><img src="data:image/png;base64,{picture}" width="112" height="112" '
+            f'style="image-rendering:pixelated;border:1px solid #888;" alt="{title}">'
+            f'<div style="margin-top:4px;">{verdict}</div></div>')
+
+
+def show_ablation_cards(reading: DrawingReading) -> None:
+    """The full pipeline's reading beside the readings with steps left out."""
+    if not reading.without:
+        st.caption("Every step is on: this is exactly what the model sees above.")
+        return
+    reference = reading.prediction.digit
+    cards = [_card_html("with every step", reading.prediction, reference)]
+    for name, prediction in reading.without.items():
+        steps = name.split("+")
+        if len(steps) == len(PREPROCESSING_STEPS):
+            title = "no step: shrunk to 28×28"
+        else:
+            title = "without " + " or ".join(STEP_LABELS[s][1].removeprefix("without ") for s in steps)
+        cards.append(_card_html(title, prediction, reference))
+    st.html('<div style="display:flex;flex-wrap:wrap;gap:10px;">' + "".join(cards) + "</div>")
+    changed = [n for n, p in reading.without.items() if p.digit != reference]
+    if changed:
+        st.caption("Orange: the model reads a different digit without that step.")
+    else:
+        st.caption("The reading survives here; try a small digit in a corner, where the steps matter most.")
+
+
+# ---------------------------------------------------------------- save as a test example
+
+def handwriting_store() -> HandwritingStore:
+    return HandwritingStore(get_store().root)
+
+
+def save_panel(prediction: DigitPrediction | None, run_id: str | None, predicted: int | None) -> bool:
+    """Label the drawing and keep it in the class test set. Returns True when one was saved."""
+    st.markdown("**Save as a test example.** Which digit did you draw? Labelled drawings build the "
+                "class's own handwriting test set.")
+    blank = prediction is None or prediction.blank
+    label = st.pills("This drawing is a", list(range(10)), key=f"draw_label_{_generation()}",
+                     label_visibility="collapsed", disabled=blank, wrap=True)
+    clicked = st.button("Save as test example", icon=":material/add_photo_alternate:", key="draw_save",
+                        disabled=blank or label is None,
+                        help="Draw a digit and choose its label first." if blank or label is None else
+                        "Keep this 28×28 image and its label for the class test set.")
+    if not clicked:
+        return False
+    try:
+        example = handwriting_store().save(prediction.preprocessed.image, int(label), owner=user_token(),
+                                           run_id=run_id or "", predicted=predicted)
+    except HandwritingError as error:
+        st.error(str(error))
+        return False
+    verdict = "and the model read it correctly" if predicted == example.label else (
+        f"the model read it as {predicted}" if predicted is not None else "")
+    st.session_state[FLASH_KEY] = f"Saved as a {example.label}{', ' + verdict if verdict else ''}. Draw the next one!"
+    clear_canvas()
+    return True
+
+
+# ---------------------------------------------------------------- the drawing area
+
+def _reading_for(model, canvas, steps_off: list[str]):
+    """(canvas RGBA array or None, reading or None, seconds, error message or None).
+
+    The time covers what the server does once a drawing arrives: decoding the canvas's
+    PNG, the MNIST preprocessing and the model, for the main reading and every variant.
+    """
+    start = time.perf_counter()
+    try:
+        image = canvas.image_data
+    except (ValueError, OSError) as error:  # a damaged PNG from the browser: say so, never crash
+        return None, None, 0.0, f"The drawing could not be decoded ({error}). Press Clear and draw again."
+    if image is None or model is None:
+        return image, None, 0.0, None
+    try:
+        reading = read_drawing(model, image, steps_off=steps_off)
+    except PreprocessError as error:
+        return image, None, 0.0, str(error)
+    return image, reading, time.perf_counter() - start, None
+
+
+def _preview_only(image) -> DigitPrediction | None:
+    """Without a model, still show what the model would see."""
+    from mnist_core.preprocess import to_mnist
+    if image is None:
+        return None
+    try:
+        result = to_mnist(image)
+    except PreprocessError:
+        return None
+    return DigitPrediction(None, None, None, result.blank, result.message, result)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _warm_up(run_id: str, _model) -> bool:
+    """One prediction on an empty input when a model is first used: torch's first call pays
+    its one-off set-up (about 20 ms for the CNN), which the first drawing should not."""
+    import torch
+    from mnist_core.train import predict_probabilities
+    predict_probabilities(_model, torch.zeros(1, 1, 28, 28))
+    return True
+
+
+@st.fragment
+def drawing_area(model, run_id: str | None) -> None:
+    """Canvas | what the model sees | what it reads; then the steps lesson and Save.
+
+    A fragment: a stroke reruns only this, so the reading follows the pen.
+    `model` None (no run yet) still shows the canvas and the model's input.
+    """
+    crisp_images()
+    if model is not None:
+        _warm_up(run_id, model)
+    flash = st.session_state.pop(FLASH_KEY, None)
+    with st.container():  # always there, so a message never shifts (and remounts) the canvas
+        if flash:
+            st.success(flash, icon=":material/check_circle:")
+    canvas_column, seen_column, read_column = st.columns([1.05, 1.0, 1.3], gap="medium")
+    with canvas_column:
+        # No text right above the canvas: its toolbar (send, undo, redo, edit, reset) floats there on hover.
+        st.subheader("Your drawing", anchor=False)
+        pen_width = st.session_state.get("draw_pen_width", DEFAULT_PEN_WIDTH)
+        canvas = draw_canvas(pen_width)
+        canvas_buttons()
+        st.slider("Pen width", *PEN_WIDTH_RANGE, value=DEFAULT_PEN_WIDTH, step=2, key="draw_pen_width",
+                  help="Wider suits a finger on a touch screen; the model copes with any width.")
+        st.caption("Draw one digit, 0 to 9, big or small, anywhere on the square.")
+
+    steps_off = [s for s in PREPROCESSING_STEPS if not st.session_state.get(f"draw_step_{s}", True)]
+    image, reading, seconds, error = _reading_for(model, canvas, steps_off)
+    prediction = reading.prediction if reading is not None else _preview_only(image)
+    if prediction is not None and not prediction.blank:
+        st.session_state[DRAWING_KEY] = prediction.preprocessed.image.copy()
+
+    with seen_column:
+        st.subheader("What the model sees", anchor=False)
+        show_model_input(prediction)
+    with read_column:
+        st.subheader("What the model reads", anchor=False)
+        if error:
+            st.error(error)
+        elif prediction is None or prediction.blank:
+            st.info(prediction.message if prediction is not None else
+                    "Nothing drawn yet: draw a digit with the mouse or a finger.", icon=":material/draw:")
+        elif model is None:
+            st.info("No model yet: train the default model above and it will read your drawing.",
+                    icon=":material/model_training:")
+        elif not np.isfinite(prediction.probabilities).all():
+            st.warning("This run's training diverged, so its outputs are not numbers. Choose another run.")
+        else:
+            show_reading(prediction)
+            st.caption(f"Read in {1000 * seconds:.1f} ms on the server (decoding, preprocessing and the model).")
+
+    st.divider()
+    lesson_column, save_column = st.columns([1.25, 1], gap="large")
+    with lesson_column:
+        preprocessing_toggles()
+        if reading is not None and not reading.prediction.blank and model is not None:
+            show_ablation_cards(reading)
+        else:
+            st.caption("Draw a digit to compare.")
+    with save_column:
+        readable = model is not None and prediction is not None and prediction.digit is not None
+        if save_panel(prediction, run_id, prediction.digit if readable else None):
+            st.rerun()  # the whole page: the class set's scores below change too
+
+
+# ---------------------------------------------------------------- the default model
+
+@st.fragment(run_every=0.5)
+def _default_model_progress(job_id: int) -> None:
+    from .live_training import progress_text  # the Train page's wording: epoch, step, images/s, time left
+
+    try:
+        job = get_jobs().get(user_token(), job_id)
+    except JobError:
+        st.rerun()
+    if not job.active:
+        if job.run_info is not None:
+            st.session_state[SELECTED_RUN_KEY] = job.run_info.run_id
+        st.rerun()  # once: the page now has a run and shows it
+    if job.state == "queued":
+        position = get_jobs().queue_position(job)
+        st.progress(0.0, text=f"Waiting for a free training slot (number {position or 1} in line)…")
+        return
+    fraction, text = progress_text(job.progress.snapshot(), job.started, job.stop_event.is_set())
+    st.progress(min(max(fraction, 0.0), 1.0), text=text)
+
+
+def default_model_panel() -> None:
+    """No run yet: one button trains a CNN that reads drawings well, with a progress bar."""
+    jobs = get_jobs()
+    job = jobs.active_job(user_token(), kind="train")
+    with st.container(border=True):
+        if job is not None:
+            st.markdown(f"**Training “{job.label}”.** The model will read your drawings as soon as it is saved.")
+            _default_model_progress(job.job_id)
+            return
+        last = jobs.latest_job(user_token(), kind="train")
+        if last is not None and last.error:
+            st.error(f"The last training failed: {last.error}")
+        st.markdown("**No trained model yet.** One click trains a small convolutional network (CNN) on "
+                    f"all 54,000 MNIST training images for one pass. It takes {DEFAULT_MODEL_SECONDS} and "
+                    "reads about 98–99% of MNIST's test digits. Meanwhile you can already draw and see "
+                    "what the model will see.")
+        if st.button("Train the default model", icon=":material/bolt:", type="primary", key="draw_train_default",
+                     help=f"{ARCHITECTURES['cnn']}, 1 epoch, Adam with a one-cycle learning rate of 0.005, "
+                          "batch 128. You can train other models on the Train page."):
+            data = data_or_stop()
+            try:
+                jobs.submit_training(DEFAULT_MODEL_CONFIG, data, owner=user_token(), name=DEFAULT_MODEL_NAME)
+            except JobError as error:
+                st.error(str(error))
+                return
+            st.rerun()
+
+
+# ---------------------------------------------------------------- the class handwriting test set
+
+def _folder_stamp(store: HandwritingStore) -> int:
+    try:
+        return store.folder.stat().st_mtime_ns  # changes whenever an example is added or removed
+    except FileNotFoundError:
+        return 0
+
+
+# Cached per folder state (its modification time changes with every save or delete), so a
+# stroke on the canvas never re-reads hundreds of files. Shared read-only by every session.
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _examples(runs_root: str, stamp: int):
+    store = HandwritingStore(runs_root)
+    return store.list(), store.problems
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _evaluate(run_id: str, runs_root: str, stamp: int, _model) -> HandwritingReport:
+    examples, _ = _examples(runs_root, stamp)
+    return evaluate_examples(_model, examples)
+
+
+def per_digit_chart(report: HandwritingReport, height: int = 220) -> alt.LayerChart:
+    """Accuracy per digit on the class set, with how many examples each bar stands on."""
+    rows = [{"digit": str(d), "accuracy": report.per_digit_accuracy[d] or 0.0, "examples": report.support[d],
+             "label": (f"{round((report.per_digit_accuracy[d] or 0) * report.support[d])}/{report.support[d]}"
+                       if report.support[d] else "none")} for d in range(10)]
+    base = alt.Chart(pd.DataFrame(rows)).encode(
+        x=alt.X("digit:N", title="digit drawn", sort=None, axis=alt.Axis(labelAngle=0, labelFontSize=14)),
+        y=alt.Y("accuracy:Q", title="read correctly", scale=alt.Scale(domain=[0, 1.08]),
+                axis=alt.Axis(format="%", values=[0, 0.25, 0.5, 0.75, 1])))
+    bars = base.mark_bar(color=PALETTE[0], cornerRadiusTopLeft=3, cornerRadiusTopRight=3).encode(
+        tooltip=[alt.Tooltip("digit:N"), alt.Tooltip("accuracy:Q", format=".0%"), alt.Tooltip("examples:Q")])
+    text = base.mark_text(dy=-8, fontSize=11).encode(text="label:N")
+    return alt.layer(bars, text).properties(height=height)
+
+
+def _misread_html(examples, report: HandwritingReport, limit: int = 24) -> str:
+    tiles = []
+    for example, predicted in zip(examples, report.predicted):
+        if predicted == example.label:
+            continue
+        picture = base64.b64encode(digit_png(example.image, scale=2)).decode("ascii")
+        tiles.append(f'<div style="text-align:center;font-size:0.85rem;"><img src="data:image/png;base64,{picture}" '
+                     f'width="56" height="56" style="image-rendering:pixelated;" alt="drawn {example.label}"><br>'
+                     f'{example.label} → <b style="color:{PALETTE[5]}">{int(predicted)}</b></div>')
+    shown = tiles[-limit:]  # the newest mistakes
+    return '<div style="display:flex;flex-wrap:wrap;gap:8px;">' + "".join(shown) + "</div>"
+
+
+def _delete_my_last(example_id: str) -> None:
+    try:
+        handwriting_store().delete(example_id, owner=user_token())
+        st.session_state[FLASH_KEY] = "Your last saved drawing was removed from the class set."
+    except HandwritingError as error:
+        st.session_state[FLASH_KEY] = str(error)
+
+
+def handwriting_report(model, run_id: str | None, run_name: str = "") -> None:
+    """How the chosen model reads the class's saved drawings, overall and per digit."""
+    st.subheader("The class handwriting test set", anchor=False)
+    store = handwriting_store()
+    stamp = _folder_stamp(store)
+    examples, problems = _examples(str(get_store().root), stamp)
+    if problems:
+        st.warning(f"{len(problems)} saved example file(s) could not be read and are left out: {problems[0]}")
+    if not examples:
+        st.caption("No drawings saved yet. Draw a digit, choose its label and press **Save as test example**: "
+                   "together the class builds a test set of its own handwriting.")
+        return
+    people = len({e.owner for e in examples})
+    mine = [e for e in examples if e.owner == user_token()]
+    summary = (f"{len(examples)} drawing{'s' if len(examples) != 1 else ''} by {people} "
+               f"{'person' if people == 1 else 'people'} ({len(mine)} yours).")
+    if model is None:
+        st.caption(summary + " Train a model to see how well it reads them.")
+        return
+    report = _evaluate(run_id, str(get_store().root), stamp, model)
+    left, right = st.columns([1, 2.4], gap="large")
+    with left:
+        st.metric("Read correctly", f"{100 * report.accuracy:.0f}%",
+                  help=f"Share of the class's drawings that “{run_name}” reads as the digit its author "
+                       "meant. MNIST's own test set is a different handwriting: compare the two.")
+        st.caption(summary)
+        missing = [str(d) for d in range(10) if report.support[d] == 0]
+        if missing:
+            st.caption(f"Nobody has saved a {', '.join(missing)} yet.")
+        if mine:
+            st.button("Delete my last saved drawing", key="draw_delete_last", icon=":material/undo:",
+                      on_click=_delete_my_last, args=(mine[-1].example_id,),
+                      help="Saved with the wrong label? Remove it from the class set.")
+    with right:
+        st.altair_chart(per_digit_chart(report), width="stretch", key="draw_class_per_digit")
+    wrong = int(report.count - round(report.accuracy * report.count))
+    if wrong:
+        st.markdown(f"**Misread drawings** ({wrong}): drawn → read")
+        st.html(_misread_html(examples, report))
