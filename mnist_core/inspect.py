@@ -408,13 +408,26 @@ def average_image(images, indices) -> np.ndarray | None:
 
 
 # ---------------------------------------------------------------- exports
+def confidence_text(probability: float) -> str:
+    """A probability as a percentage that never claims a certainty it does not have.
+
+    Saved probabilities are float16, so anything above 99.9% is shown as such, not as 100%.
+
+    >>> [confidence_text(p) for p in (0.973, 0.9951, 1.0)]
+    ['97%', '99.5%', '>99.9%']
+    """
+    if probability >= 0.999:
+        return ">99.9%"
+    return f"{100 * probability:.1f}%" if probability >= 0.99 else f"{100 * probability:.0f}%"
+
+
 def mistake_caption(true_label: int, predicted_label: int, confidence: float) -> str:
     """The short text under a mistake tile, e.g. '9 → 4 · 97%'.
 
     >>> mistake_caption(9, 4, 0.973)
     '9 → 4 · 97%'
     """
-    return f"{true_label} → {predicted_label} · {100 * confidence:.0f}%"
+    return f"{true_label} → {predicted_label} · {confidence_text(confidence)}"
 
 
 def contact_sheet(images, mistakes: Mistakes, columns: int = 10, scale: int = 3,

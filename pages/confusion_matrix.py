@@ -7,7 +7,7 @@ import streamlit as st
 
 from mnist_core.inspect import average_image, cell_examples, digit_png
 from mnist_core.metrics import describe_confusions, misclassified, top_confusions
-from ui.image_grid import paged_gallery
+from ui.image_grid import paged_gallery, show_picture
 from ui.inspect_charts import CELL_SELECTION, confusion_heatmap
 from ui.inspect_views import inspected_run, show_confusion_downloads
 
@@ -62,7 +62,8 @@ else:
 for column, (title, index) in zip(st.columns(len(averages) + 1)[:len(averages)], averages):
     average = average_image(run.images, index)
     if average is not None:
-        column.image(digit_png(average, scale=5), caption=f"Average of {title} ({len(index):,})")
+        show_picture(digit_png(average, scale=5), caption=f"Average of {title} ({len(index):,})", width=140,
+                     container=column)
 st.caption("Average images show what the images of a cell have in common, e.g. a 4 whose top is closed.")
 paged_gallery(run.images, examples, key=f"cm_page-{true}-{predicted}",
               what="images" if true == predicted else "mistakes")

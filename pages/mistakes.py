@@ -19,7 +19,8 @@ mistakes = misclassified(run.labels, run.probabilities)
 total_tested = len(run.labels)
 
 left, middle, right = st.columns(3)
-left.metric("Mistakes in all", f"{len(mistakes):,}", f"of {total_tested:,} test images", delta_color="off")
+left.metric("Mistakes in all", f"{len(mistakes):,}", f"of {total_tested:,} test images", delta_color="off",
+            delta_arrow="off")
 middle.metric("Test accuracy", f"{100 * (1 - len(mistakes) / total_tested):.2f}%")
 if len(mistakes):
     right.metric("Made with over 90% confidence", f"{int((mistakes.confidence > 0.9).sum()):,}")

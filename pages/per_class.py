@@ -43,14 +43,16 @@ else:
     st.info("This run has no per-epoch validation record (it stopped before the end of its first epoch).")
 
 st.subheader("Compare with another run")
+st.caption("Shows accuracy or error rate, as chosen above.")
 other = pick_other_run(run.info, "Second run", key="per_class_other")
 if other is not None:
     loaded = load_run(other, with_model=False)
     if loaded is not None and loaded.test_probabilities is not None \
             and loaded.test_probabilities.shape == run.probabilities.shape:
         other_accuracy = per_class_accuracy(confusion_matrix(run.labels, loaded.test_probabilities.argmax(axis=1)))
-        st.altair_chart(compare_runs_chart(accuracy, other_accuracy, f"This run: {run.info.name}",
-                                           f"Second: {other.name}"), width="stretch")
+        shown = (accuracy, other_accuracy) if measure == "Accuracy" else (1 - accuracy, 1 - other_accuracy)
+        st.altair_chart(compare_runs_chart(*shown, f"This run: {run.info.name}", f"Second: {other.name}",
+                                           measure.lower()), width="stretch")
         gains = other_accuracy - accuracy
         best = int(gains.argmax())
         st.markdown(f"The second run gains most on digit **{best}** ({100 * gains[best]:+.1f} points) "

@@ -13,15 +13,17 @@ import math
 import numpy as np
 import streamlit as st
 
-from mnist_core.inspect import digit_png, png_bytes
+from mnist_core.inspect import confidence_text, digit_png, png_bytes
 from mnist_core.metrics import Mistakes
 
 TILES_PER_PAGE = 40
 TILE_PIXELS = 112  # 28 x 4: nearest-neighbour, so every MNIST pixel is a crisp 4x4 square
 
-# Browsers smooth upscaled pictures by default, which blurs 28x28 digits on a projector.
+# Browsers smooth upscaled pictures by default, which blurs 28x28 digits on a projector;
+# a row of tiles (st.image of a list) gets a small gap so that neighbours do not merge.
 _CRISP_CSS = """<style>
 [data-testid="stImage"] img, img.mnist-digit { image-rendering: pixelated; }
+[data-testid="stImage"] [data-testid="stImageContainer"] { margin-right: 8px; }
 </style>"""
 
 
@@ -30,9 +32,23 @@ def crisp_images() -> None:
     st.html(_CRISP_CSS)
 
 
-def show_picture(picture, caption: str | None = None, width="content") -> None:
-    """A PIL picture or uint8 array, encoded once as PNG and shown crisp."""
-    st.image(png_bytes(picture), caption=caption, width=width)
+def show_picture(picture, caption: str | None = None, width="content", container=st) -> None:
+    """A PIL picture, uint8 array or PNG bytes, shown crisp as PNG.
+
+    Always PNG: Streamlit's default for colour pictures is JPEG, whose colour
+    subsampling smears neighbouring pixels of a weight picture into each other.
+    """
+    data = picture if isinstance(picture, bytes) else png_bytes(picture)
+    container.image(data, caption=caption, width=width, output_format="PNG")
+
+
+def show_tiles(tiles: list[np.ndarray], captions: list[str], width: int = 96) -> None:
+    """Small RGB pictures in a row that wraps, each enlarged to `width` pixels (crisp) with a text caption.
+
+    The pictures are sent at their own size (e.g. 28x28) and enlarged by the browser
+    pixel by pixel, so the captions stay real text and the pictures stay sharp at any size.
+    """
+    st.image([png_bytes(tile) for tile in tiles], caption=captions, width=width, output_format="PNG")
 
 
 def _tile_html(image: np.ndarray, test_index: int, true_label: int, predicted: int, confidence: float,
@@ -49,7 +65,7 @@ def _tile_html(image: np.ndarray, test_index: int, true_label: int, predicted: i
         f'margin:0 auto;">'
         f'<div style="font-size:1.05rem;margin-top:4px;">true <b>{true_label}</b> → '
         f'<b style="color:{colour}">{predicted}</b></div>'
-        f'<div style="font-size:0.95rem;color:#444;">{100 * confidence:.0f}% sure</div>'
+        f'<div style="font-size:0.95rem;color:#444;">{confidence_text(confidence)} sure</div>'
         f'<details style="font-size:0.85rem;color:#444;"><summary style="cursor:pointer;">top 3</summary>'
         + "<br>".join(top) + f'<br><span style="color:#888">test #{test_index}</span></details></div>'
     )

@@ -35,17 +35,17 @@ def confusion_frame(cm: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({
         "true": true, "predicted": predicted, "count": cm.ravel(), "share": share,
         "correct": true == predicted,
-        "error_share": np.where(true == predicted, np.nan, share),  # colour only the mistakes
+        "error_share": np.where(true == predicted, 0.0, share),  # colour only the mistakes
     })
 
 
-def confusion_heatmap(cm: np.ndarray, size: int = 520) -> alt.Chart:
+def confusion_heatmap(cm: np.ndarray, size: int = 560) -> alt.Chart:
     """Clickable heatmap: mistakes in orange by their share of the true class, the diagonal in blue.
 
     Clicking a cell fills the point selection `CELL_SELECTION` with its true and predicted digit.
     """
     frame = confusion_frame(cm)
-    off_max = float(np.nanmax(frame["error_share"])) if frame["error_share"].notna().any() else 0.0
+    off_max = float(frame["error_share"].max())
     select = alt.selection_point(name=CELL_SELECTION, fields=["true", "predicted"], on="click",
                                  clear="dblclick", toggle=False)
     base = alt.Chart(frame).encode(
@@ -55,20 +55,26 @@ def confusion_heatmap(cm: np.ndarray, size: int = 520) -> alt.Chart:
                  alt.Tooltip("count:Q", title="Images", format=","),
                  alt.Tooltip("share:Q", title="Share of the true digit", format=".1%")],
     )
+    selected = alt.when(select).then(alt.value(1.0)).otherwise(alt.value(0.35))
+    # Every cell (white, the diagonal blue) carries the click selection; the mistakes are
+    # painted over it in orange by their share, so zero cells stay white.
     cells = base.mark_rect(stroke="white", strokeWidth=2).encode(
-        color=alt.condition(
-            "datum.true == datum.predicted", alt.value("#9ecae1"),
-            alt.Color("error_share:Q", title="Mistakes, % of true digit",
-                      scale=alt.Scale(scheme="oranges", domain=[0, max(off_max, 1e-6)]),
-                      legend=alt.Legend(format=".1%", orient="bottom", gradientLength=300))),
-        opacity=alt.condition(select, alt.value(1.0), alt.value(0.35)),
+        color=alt.when("datum.correct").then(alt.value("#9ecae1")).otherwise(alt.value("#ffffff")),
+        opacity=selected,
     ).add_params(select)
-    text = base.mark_text(fontSize=14).encode(
-        text=alt.Text("count:Q", format=","),
-        color=alt.condition(f"datum.correct || datum.error_share > {0.6 * off_max}",
-                            alt.value("#0b1f33"), alt.value("#333333")),
+    mistakes = base.transform_filter("!datum.correct && datum.count > 0").mark_rect(
+        stroke="white", strokeWidth=2).encode(
+        color=alt.Color("error_share:Q", title="Mistakes (% of the true digit)",
+                        scale=alt.Scale(scheme="oranges", domain=[0, max(off_max, 1e-6)]),
+                        legend=alt.Legend(format=".1%", orient="bottom", gradientLength=320, titleLimit=500)),
+        opacity=selected,
     )
-    return _big_fonts((cells + text).properties(width=size, height=size))
+    text = base.mark_text(fontSize=15).encode(
+        text=alt.Text("count:Q", format=","),
+        color=alt.when(f"!datum.correct && datum.error_share > {0.55 * off_max}")
+                 .then(alt.value("#ffffff")).otherwise(alt.value("#1b1f24")),
+    )
+    return _big_fonts((cells + mistakes + text).properties(width=size, height=size))
 
 
 def per_class_bar_chart(values: np.ndarray, measure: str = "accuracy") -> alt.Chart:
@@ -110,21 +116,22 @@ def per_class_history_chart(epochs: list[dict]) -> alt.Chart:
     return _big_fonts((lines + ends).properties(height=360))
 
 
-def compare_runs_chart(first: np.ndarray, second: np.ndarray, first_name: str, second_name: str) -> alt.Chart:
-    """Per-digit accuracy of two runs, side by side for each digit."""
+def compare_runs_chart(first: np.ndarray, second: np.ndarray, first_name: str, second_name: str,
+                       measure: str = "accuracy") -> alt.Chart:
+    """Per-digit accuracy (or error rate) of two runs, side by side for each digit, from zero."""
+    title = "Test accuracy" if measure == "accuracy" else "Test error rate"
     frame = pd.DataFrame({
         "digit": DIGITS * 2, "run": [first_name] * 10 + [second_name] * 10,
-        "accuracy": np.concatenate([np.asarray(first, float), np.asarray(second, float)]),
+        "value": np.concatenate([np.asarray(first, float), np.asarray(second, float)]),
     })
-    low = max(0.0, float(np.nanmin(frame["accuracy"])) - 0.05)
     chart = alt.Chart(frame).mark_bar().encode(
         x=alt.X("digit:O", title="Digit", axis=alt.Axis(labelAngle=0)),
         xOffset=alt.XOffset("run:N", sort=[first_name, second_name]),
-        y=alt.Y("accuracy:Q", title="Test accuracy", axis=alt.Axis(format=".0%"),
-                scale=alt.Scale(domain=[low, 1.0], clamp=True)),
+        y=alt.Y("value:Q", title=title, axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1]) if measure == "accuracy" else alt.Scale()),
         color=alt.Color("run:N", title="Run", sort=[first_name, second_name],
                         scale=alt.Scale(range=["#0072B2", "#E69F00"]), legend=alt.Legend(orient="top", labelLimit=500)),
-        tooltip=["run:N", "digit:O", alt.Tooltip("accuracy:Q", format=".2%")],
+        tooltip=["run:N", "digit:O", alt.Tooltip("value:Q", title=title, format=".2%")],
     )
     return _big_fonts(chart.properties(height=340))
 
@@ -144,22 +151,23 @@ def activation_chart(activation: LayerActivation) -> alt.Chart:
     mark = alt.Chart(frame).mark_bar() if is_output else alt.Chart(frame).mark_bar(size=max(1.0, 560 / values.size))
     bars = mark.encode(
         x=x, y=y,
-        color=alt.condition(f"datum.unit == {top} || datum.unit == '{top}'" if is_output else "datum.value < 0",
-                            alt.value("#D55E00" if is_output else "#0072B2"),
-                            alt.value("#0072B2" if is_output else "#D55E00")),
+        # The output's winning digit in orange; hidden units all in one colour.
+        color=(alt.when(f"datum.unit == '{top}'").then(alt.value("#D55E00")).otherwise(alt.value("#0072B2"))
+               if is_output else alt.value("#0072B2")),
         tooltip=[alt.Tooltip("unit", title="Digit" if is_output else "Unit"),
                  alt.Tooltip("value:Q", format=".1%" if is_probability else ".3f")],
     )
     chart = bars
-    if is_output:
+    if is_output:  # value labels above positive bars and below negative ones
         label_format = ".0%" if is_probability else ".1f"
-        chart = bars + alt.Chart(frame).mark_text(dy=-9, fontSize=13).encode(
-            x=x, y=y, text=alt.Text("value:Q", format=label_format))
+        text = alt.Chart(frame).mark_text(fontSize=13).encode(x=x, y=y, text=alt.Text("value:Q", format=label_format))
+        chart = alt.layer(bars, text.transform_filter("datum.value >= 0").mark_text(fontSize=13, dy=-9),
+                          text.transform_filter("datum.value < 0").mark_text(fontSize=13, dy=10))
     return _big_fonts(chart.properties(height=220, title=activation.label))
 
 
 def weight_histogram_chart(histogram: WeightHistogram) -> alt.Chart:
-    """How one layer's weights are spread: a histogram, with a rule at 0."""
+    """How one layer's weights are spread: a histogram, with a dashed rule at 0 (title it on the page)."""
     frame = pd.DataFrame({"start": histogram.edges[:-1], "end": histogram.edges[1:], "count": histogram.counts})
     bars = alt.Chart(frame).mark_bar(color="#0072B2").encode(
         x=alt.X("start:Q", bin="binned", title="Weight value"), x2="end:Q",
@@ -168,6 +176,4 @@ def weight_histogram_chart(histogram: WeightHistogram) -> alt.Chart:
                  alt.Tooltip("count:Q", title="weights", format=",")],
     )
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#D55E00", strokeDash=[4, 3]).encode(x="x:Q")
-    subtitle = f"{histogram.count:,} weights · mean {histogram.mean:+.3f} · spread (std) {histogram.std:.3f}"
-    return _big_fonts((bars + zero).properties(height=220, title=alt.TitleParams(
-        histogram.label, subtitle=subtitle, subtitleFontSize=13)))
+    return _big_fonts((bars + zero).properties(height=240))

@@ -18,7 +18,7 @@ from mnist_core.metrics import confusion_matrix, per_class_accuracy, precision_r
 from mnist_core.runs import LoadedRun, RunInfo
 
 from . import inspect_charts as charts
-from .image_grid import crisp_images, show_picture
+from .image_grid import crisp_images, show_picture, show_tiles
 from .run_picker import list_runs, load_run, pick_run, run_label
 from .session import data_or_stop
 
@@ -93,10 +93,12 @@ def class_table(cm: np.ndarray) -> list[dict]:
 
 def show_class_table(cm: np.ndarray, run_id: str) -> None:
     rows = class_table(cm)
-    percent = {name: st.column_config.NumberColumn(name.capitalize() if name != "f1" else "F1", format="percent")
-               for name in ("accuracy", "precision", "recall", "f1")}
-    st.dataframe(rows, hide_index=True, width="content", height=35 * 12 + 3,
-                 column_order=["digit", "accuracy", "precision", "recall", "f1", "support"],
+    measures = ("accuracy", "precision", "recall", "f1")
+    shown = [{k: (100 * v if k in measures and v is not None else v) for k, v in row.items()} for row in rows]
+    percent = {name: st.column_config.NumberColumn("F1" if name == "f1" else name.capitalize(), format="%.1f%%")
+               for name in measures}
+    st.dataframe(shown, hide_index=True, width="content", height=35 * 12 + 3,
+                 column_order=["digit", *measures, "support"],
                  column_config={"digit": "Digit", **percent,
                                 "support": st.column_config.NumberColumn("Test images", format="localized")})
     _download_row([
@@ -118,12 +120,6 @@ def pick_other_run(current: RunInfo, label: str, key: str) -> RunInfo | None:
 
 
 # ---------------------------------------------------------------- weights
-def _template_row(templates: np.ndarray) -> tuple:
-    limit = look.symmetric_limit(templates)
-    tiles = [look.diverging_rgb(t, limit) for t in templates]
-    return look.tile_grid(tiles, columns=10, scale=4, gap=6, labels=[str(d) for d in range(10)], label_size=18), limit
-
-
 def show_softmax_templates(run: InspectedRun) -> None:
     """The 10 templates of this run, then the same for other softmax runs (different L2) below it."""
     st.markdown("Each picture is one digit's weights over the 28×28 pixels. **Orange** pixels are evidence "
@@ -145,10 +141,10 @@ def show_softmax_templates(run: InspectedRun) -> None:
             rows.append((other, loaded.model))
     for info, model in rows:
         templates = look.softmax_templates(model)
-        picture, limit = _template_row(templates)
+        limit = look.symmetric_limit(templates)
         st.markdown(f"**L2 = {info.config.l2:g}** · {info.name} · roughness {look.roughness(templates):.2f} "
                     f"· colour scale ±{limit:.2g}")
-        show_picture(picture)
+        show_tiles([look.diverging_rgb(t, limit) for t in templates], [str(d) for d in range(10)], width=84)
     st.caption("Roughness compares neighbouring pixels: about 1 is pixel noise, 0 is perfectly smooth. "
                "Stronger L2 pulls every weight toward 0, which smooths the templates. Each row has its own "
                "colour scale (shown above it).")
@@ -172,9 +168,8 @@ def show_conv_filters(model) -> None:
     filters = look.conv_filters(model)
     limit = look.symmetric_limit(filters, quantile=1.0)
     size = filters.shape[-1]
-    tiles = [look.diverging_rgb(f, limit) for f in filters]
-    show_picture(look.tile_grid(tiles, columns=8, scale=max(1, 72 // size), gap=8,
-                                labels=[f"filter {i + 1}" for i in range(len(filters))], label_size=15))
+    show_tiles([look.diverging_rgb(f, limit) for f in filters], [f"filter {i + 1}" for i in range(len(filters))],
+               width=84)
     st.caption(f"The {len(filters)} filters of the first conv layer, {size}×{size} weights each, on one colour "
                f"scale (±{limit:.2g}). A filter slides over the image and fires where the ink matches "
                "its orange part: edges and strokes in particular directions.")
@@ -184,10 +179,10 @@ def choose_input(run: InspectedRun) -> tuple[np.ndarray, str]:
     """A 28x28 picture to send through the network: a test image or the user's drawing."""
     drawing = st.session_state.get(DRAWING_KEY)
     has_drawing = isinstance(drawing, np.ndarray) and drawing.shape == (28, 28)
-    sources = ["A test image"] + (["Your drawing"] if has_drawing else [])
-    source = st.radio("Input", sources, horizontal=True, key="input_source",
-                      index=1 if has_drawing else 0)
-    if not has_drawing:
+    if has_drawing:
+        source = st.radio("Input", ["Your drawing", "A test image"], horizontal=True, key="input_source")
+    else:
+        source = "A test image"
         st.caption("Draw a digit on the **Draw a digit** page to send your own drawing through the network.")
     if source == "Your drawing":
         return np.clip(drawing, 0.0, 1.0).astype(np.float32), "your drawing"
@@ -202,9 +197,9 @@ def show_activations(model, image: np.ndarray, caption: str) -> None:
     probabilities = activations[-1].values
     left, right = st.columns([1, 3])
     with left:
-        show_picture(look.upscale(look.grey_rgb(np.asarray(image, np.float64), 255 if image.dtype == np.uint8 else 1.0), 5),
-                     caption=caption.capitalize())
-        st.metric("The model reads", str(int(probabilities.argmax())), f"{100 * probabilities.max():.1f}% sure",
+        show_picture(look.digit_png(image, scale=5), caption=caption.capitalize())
+        st.metric("The model reads", str(int(probabilities.argmax())),
+                  f"{look.confidence_text(float(probabilities.max()))} sure", delta_arrow="off",
                   delta_color="off")
     with right:
         st.altair_chart(charts.activation_chart(activations[-1]), width="stretch")
@@ -226,7 +221,10 @@ def show_weight_histograms(model) -> None:
     histograms = look.weight_histograms(model)
     columns = st.columns(2)
     for i, histogram in enumerate(histograms):
-        columns[i % 2].altair_chart(charts.weight_histogram_chart(histogram), width="stretch")
+        with columns[i % 2]:
+            st.markdown(f"**{histogram.label}**  \n{histogram.count:,} weights · mean {histogram.mean:+.3f} · "
+                        f"spread (std) {histogram.std:.3f}")
+            st.altair_chart(charts.weight_histogram_chart(histogram), width="stretch")
     st.caption("Most weights sit near 0. L2 squeezes the spread; L1 piles many weights at exactly 0.")
 
 
