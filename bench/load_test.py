@@ -21,6 +21,10 @@ median, p95, max), live-refresh times, queue waits, server memory (RSS from
 /proc, sampled every 0.2 s) and whether every session got exactly its own
 results; then the memory growth per session across N (the dataset must be
 held once) and PASS/FAIL for "a page loads in under 2 s at N = 20".
+Options: `--costs` also measures each page's server CPU one request at a time
+after the round; `--profile` samples the server with py-spy (optional:
+`pip install py-spy`) and prints where its busy threads spent their time;
+`--trace` prints every session's states and page times.
 It is a benchmark, not a test: it lives outside the timed CI suite.
 """
 from __future__ import annotations
@@ -158,6 +162,47 @@ def machine_busy_seconds() -> float:
     fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+class Profiler:
+    """py-spy sampling the server's threads while the sessions run (optional: `--profile`)."""
+
+    def __init__(self, pid: int, output: Path):
+        self.output = output
+        py_spy = shutil.which("py-spy") or str(REPO / ".venv/bin/py-spy")
+        if not Path(py_spy).exists():
+            raise RuntimeError("--profile needs py-spy (pip install py-spy into .venv)")
+        self.process = subprocess.Popen([py_spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "50",
+                                         "--nonblocking", "--output", str(output)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def summary(self, top: int = 14) -> list[tuple[str, float]]:
+        """The project's functions (and a few known library hot spots) by share of busy samples, inclusive."""
+        if not self.output.exists():
+            return []
+        inclusive, total = {}, 0
+        interesting = ("pages/", "ui/", "mnist_core/", "altair", "vega_charts", "jsonschema", "pandas",
+                       "torch", "arrow", "script_runner", "pyarrow", "PIL")
+        for line in self.output.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not count.isdigit():
+                continue
+            total += int(count)
+            seen = set()
+            for frame in stack.split(";"):
+                name = frame.strip()
+                if any(key in name for key in interesting) and name not in seen:
+                    seen.add(name)
+                    inclusive[name] = inclusive.get(name, 0) + int(count)
+        ranked = sorted(inclusive.items(), key=lambda item: -item[1])
+        return [(name, count / total) for name, count in ranked[:top]] if total else []
 
 
 # --- reading the pages ---------------------------------------------------------------
@@ -536,6 +581,8 @@ class Round:
     store_verdicts: dict[str, str]
     log_problems: list[str]
     training_window: tuple[float, float]
+    costs: dict[str, tuple[float, float]]  # request -> (server CPU s, wall s), one at a time, after the round
+    profile: list[tuple[str, float]]  # (function, share of the server's busy samples), with --profile
 
 
 async def warm_up(port: int, settings) -> None:
@@ -553,6 +600,36 @@ async def warm_up(port: int, settings) -> None:
         await session.client.close()
     if teacher.errors:
         raise RuntimeError(f"the warm-up failed: {teacher.errors}")
+
+
+async def measure_costs(server: Server, student: Student, settings, repeats: int = 8) -> dict[str, tuple[float, float]]:
+    """Server CPU and wall time per request, one request at a time, for a student whose run is done:
+    what each page costs the server, without the queueing of the load test. -> {request: (cpu s, wall s)}"""
+    probe = StudentSession(Student(student.index, student.token, student.run_name, student.seed),
+                           server.port, time.perf_counter(), settings)
+    await probe.client.connect()
+    costs: dict[str, list[tuple[float, float]]] = {}
+
+    async def measure(name: str, action) -> PageView:
+        cpu = server.cpu_seconds()
+        view = await action
+        costs.setdefault(name, []).append((server.cpu_seconds() - cpu, view.seconds))
+        return view
+
+    try:
+        await probe.client.load(None)
+        for _ in range(repeats):
+            for page in (HOME, TRAIN, HISTORY, DRAW):
+                view = await measure(f"{page} page", probe.client.load(page))
+            canvases = [w for w in view.widgets if w.kind == "bidi_component" and "canvas" in w.label]
+            if canvases:
+                drawing = {"drawing": {"raw": {"objects": [SEVEN_PATH]}, "data": seven_png_data_url()},
+                           "backgroundFit": None}
+                await measure("drawing read (fragment)", probe.client.interact({canvases[0]: drawing}))
+    finally:
+        await probe.client.close()
+    return {name: (statistics.median(c for c, _ in pairs), statistics.median(w for _, w in pairs))
+            for name, pairs in costs.items()}
 
 
 async def drive(port: int, students: list[Student], origin: float, settings) -> None:
@@ -580,15 +657,21 @@ def run_round(n: int, settings) -> Round:
                     for i in range(n)]
         ROUND_RUN_NAMES.clear()
         ROUND_RUN_NAMES.update({s.run_name: s.token for s in students})
+        profiler = Profiler(server.process.pid, workdir / f"profile-{n}.txt") if settings.profile else None
         origin = time.perf_counter()
-        asyncio.run(asyncio.wait_for(drive(server.port, students, origin, settings), settings.round_timeout))
-        end = time.perf_counter()
+        try:
+            asyncio.run(asyncio.wait_for(drive(server.port, students, origin, settings), settings.round_timeout))
+        finally:
+            end = time.perf_counter()
+            if profiler:
+                profiler.stop()
         cpu = server.cpu_seconds() - cpu_before
         client_cpu = time.process_time() - client_before
         other_cpu = machine_busy_seconds() - machine_before - cpu - client_cpu
         rss_peak = server.peak_between(origin, end)
         time.sleep(0.5)
         rss_end = server.rss_mb()
+        costs = asyncio.run(measure_costs(server, students[0], settings)) if settings.costs else {}
         verdicts = check_run_store(runs_dir, students)
         window = training_window(students)
         for student in students:
@@ -597,7 +680,8 @@ def run_round(n: int, settings) -> Round:
             student.own_results = (verdicts.get(student.token) == "ok" and student.history_check == "ok"
                                    and student.shown_name == student.run_name and not student.errors)
         return Round(n, students, started_seconds, warmup_seconds, rss_idle, rss_warm, rss_peak, rss_end,
-                     end - origin, cpu, client_cpu, other_cpu, verdicts, server.log_problems(), window)
+                     end - origin, cpu, client_cpu, other_cpu, verdicts, server.log_problems(), window, costs,
+                     profiler.summary() if profiler else [])
     finally:
         server.stop()
         troubled = server.log_problems() or any(s.errors for s in students)
@@ -706,6 +790,14 @@ def print_round(result: Round, trace: bool = False) -> None:
             pages = " ".join(f"{t.page[:5]}:{t.seconds:.2f}" for t in s.timings if t.kind != "refresh")
             print(f"  student {s.index:02d} states {'→'.join(s.states_seen)}; history {s.history_check}; "
                   f"queue #{s.first_queue_position}; shown {s.shown_name!r} {s.shown_accuracy}; {pages}")
+    if result.costs:
+        print("  one request at a time after the round (median server CPU · wall):")
+        for name, (cpu, wall) in result.costs.items():
+            print(f"    {name:<28} {1000 * cpu:6.0f} ms CPU · {1000 * wall:6.0f} ms")
+    if result.profile:
+        print("  where the server's busy threads spent their time (py-spy, inclusive share of samples):")
+        for name, share in result.profile:
+            print(f"    {100 * share:5.1f}%  {name[:110]}")
     if result.log_problems:
         counts = {}
         for problem in result.log_problems:
@@ -763,6 +855,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--round-timeout", type=float, default=900.0, help="longest time for one N (s)")
     parser.add_argument("--data-dir", default=os.environ.get("MNIST_DATA_DIR", "../shared/mnist"))
     parser.add_argument("--keep", action="store_true", help="keep the server log and run folder")
+    parser.add_argument("--costs", action="store_true",
+                        help="after each N, measure each page's server CPU with one request at a time")
+    parser.add_argument("--profile", action="store_true", help="sample the server with py-spy during each N")
     parser.add_argument("--trace", action="store_true", help="print every session's states and page times")
     return parser.parse_args(argv)
 
