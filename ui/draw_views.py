@@ -21,7 +21,6 @@ import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
 from mnist_core.config import ARCHITECTURES, TrainConfig
 from mnist_core.handwriting import HandwritingError, HandwritingReport, HandwritingStore, evaluate_examples
@@ -44,7 +43,8 @@ CARD_SCALE = 4  # the small pictures of the preprocessing comparison
 DRAWING_KEY = "last_drawing_28x28"
 GENERATION_KEY = "draw_canvas_generation"
 INITIAL_KEY = "draw_initial_drawing"
-OBJECTS_KEY = "draw_last_objects"  # the strokes as the canvas last sent them (for Undo)
+OBJECTS_KEY = "draw_last_objects"  # the strokes on the canvas (for Undo)
+UNDONE_KEY = "draw_undo_pending"  # the strokes before an Undo, until the canvas sends its redrawn state
 FLASH_KEY = "draw_flash"  # a message to show once after a rerun
 
 # The model one button trains when there is no run yet: the CNN reads drawings best, and one
@@ -85,6 +85,7 @@ def clear_canvas() -> None:
     st.session_state[GENERATION_KEY] = _generation() + 1
     st.session_state[INITIAL_KEY] = None
     st.session_state[OBJECTS_KEY] = []
+    st.session_state[UNDONE_KEY] = None
 
 
 def undo_stroke() -> None:
@@ -97,17 +98,28 @@ def undo_stroke() -> None:
     # same as after an earlier Undo: the canvas only redraws when the drawing it is given changes.
     st.session_state[INITIAL_KEY] = {"objects": objects[:-1], "undoCount": previous.get("undoCount", 0) + 1}
     st.session_state[OBJECTS_KEY] = objects[:-1]
+    if st.session_state.get(UNDONE_KEY) is None:
+        st.session_state[UNDONE_KEY] = objects
 
 
 def draw_canvas(pen_width: int):
     """The square canvas, white ink on black like MNIST. Returns its CanvasResult
     (`.image_data` decodes the drawing: an RGBA array, or None before the first stroke)."""
+    # Imported here, inside a script run: the component registers its front-end files with the
+    # running app, and importing it outside one (e.g. in a test) fails.
+    from streamlit_drawable_canvas import st_canvas
+
     result = st_canvas(stroke_width=pen_width, stroke_color="#FFFFFF", background_color="#000000",
                        height=CANVAS_PIXELS, width=CANVAS_PIXELS, drawing_mode="freedraw",
                        initial_drawing=st.session_state.get(INITIAL_KEY), return_image_data=True,
                        key=canvas_key())
     raw = result.json_data if isinstance(result.json_data, dict) else {}
-    st.session_state[OBJECTS_KEY] = list(raw.get("objects") or [])
+    objects = list(raw.get("objects") or [])
+    if st.session_state.get(UNDONE_KEY) is not None and objects == st.session_state[UNDONE_KEY]:
+        pass  # the canvas has not sent its redrawn state yet: keep the strokes Undo left, so a second quick Undo counts
+    else:
+        st.session_state[UNDONE_KEY] = None
+        st.session_state[OBJECTS_KEY] = objects
     return result
 
 
