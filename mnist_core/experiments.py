@@ -829,14 +829,15 @@ def _log_every(config: TrainConfig) -> int:
 
 
 def run_experiment(study: Study, data, seeds=(0,), on_run_end: Callable | None = None,
-                   stop: threading.Event | None = None, progress: ExperimentProgress | None = None) -> list[RunRow]:
+                   stop: threading.Event | None = None, progress: ExperimentProgress | None = None,
+                   callbacks: tuple[Callback, ...] = ()) -> list[RunRow]:
     """Train every variant of `study` for every seed, one after another; return the rows.
 
     Within one seed all runs share the seed, so they start from the same initial
     weights (where the shapes match) and see the batches in the same order.
     `on_run_end(row, result)` is called after each run (result is None for a
     scikit-learn baseline). When `stop` is set the current run ends early, it is
-    kept as a "stopped" row, and no further run starts.
+    kept as a "stopped" row, and no further run starts. `callbacks` go to every fit().
     """
     from .train import fit
 
@@ -866,8 +867,8 @@ def run_experiment(study: Study, data, seeds=(0,), on_run_end: Callable | None =
                          reason="fitted by scikit-learn", **numbers)
         else:
             tracker = TestLossTracker(data) if study.track_test_loss else None
-            callbacks = [cb for cb in (progress, tracker) if cb is not None]
-            result = fit(config, data, callbacks=callbacks, stop=stop, log_every=_log_every(config))
+            listeners = [cb for cb in (progress, tracker, *callbacks) if cb is not None]
+            result = fit(config, data, callbacks=listeners, stop=stop, log_every=_log_every(config))
             row = _row_from_result(study, index, variant, result, data, tracker.losses if tracker else [])
         if on_run_end is not None:
             on_run_end(row, result)
