@@ -122,7 +122,7 @@ def test_the_default_model_button_trains_a_run_that_then_reads_the_drawing(runs_
     at.run()
     at.button(key="draw_train_default").click().run()
     assert not at.exception
-    assert "Training “Default CNN (Draw page)”" in texts(at.markdown)
+    assert r"Training “Default CNN \(Draw page\)”" in texts(at.markdown)  # escaped for Markdown
     from ui.session import get_jobs
     jobs = get_jobs()
     job = jobs.latest_job(at.query_params["user"], kind="train")

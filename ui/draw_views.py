@@ -31,8 +31,9 @@ from mnist_core.preprocess import DigitPrediction, PreprocessError
 
 from .charts import PALETTE
 from .image_grid import crisp_images
+from .live_training import plain
 from .run_picker import SELECTED_RUN_KEY
-from .session import data_or_stop, get_jobs, get_store, user_token
+from .session import data_or_stop, get_jobs, get_store, use_stand_in, user_token
 
 CANVAS_PIXELS = 280  # 10x MNIST's 28: one canvas pixel per tenth of a model pixel
 PEN_WIDTH_RANGE = (6, 40)  # px; a finger needs the wide end, a mouse is fine at the default
@@ -53,7 +54,7 @@ FLASH_KEY = "draw_flash"  # a message to show once after a rerun
 DEFAULT_MODEL_CONFIG = TrainConfig(arch="cnn", epochs=1, schedule="onecycle", optimizer="adam", lr=5e-3,
                                    batch_size=128, subset=0)
 DEFAULT_MODEL_NAME = "Default CNN (Draw page)"
-DEFAULT_MODEL_SECONDS = "10–30 seconds"  # measured 9-15 s on one busy core; more when the class shares it
+DEFAULT_MODEL_SECONDS = "10–30 seconds"  # click to first reading: 25-30 s measured with the machine busy
 
 STEP_LABELS = {  # toggle name -> (toggle label, card title when the step is left out)
     "crop": ("Crop to the ink", "without cropping"),
@@ -258,7 +259,7 @@ def save_panel(prediction: DigitPrediction | None, run_id: str | None, predicted
         example = handwriting_store().save(prediction.preprocessed.image, int(label), owner=user_token(),
                                            run_id=run_id or "", predicted=predicted)
     except HandwritingError as error:
-        st.error(str(error))
+        st.error(plain(str(error)))
         return False
     verdict = "and the model read it correctly" if predicted == example.label else (
         f"the model read it as {predicted}" if predicted is not None else "")
@@ -403,16 +404,17 @@ def default_model_panel() -> None:
     job = jobs.active_job(user_token(), kind="train")
     with st.container(border=True):
         if job is not None:
-            st.markdown(f"**Training “{job.label}”.** The model will read your drawings as soon as it is saved.")
+            st.markdown(f"**Training “{plain(job.label)}”.** The model will read your drawings as soon as it is saved.")
             _default_model_progress(job.job_id)
             return
         last = jobs.latest_job(user_token(), kind="train")
-        if last is not None and last.error:
-            st.error(f"The last training failed: {last.error}")
-        st.markdown("**No trained model yet.** One click trains a small convolutional network (CNN) on "
-                    f"all 54,000 MNIST training images for one pass. It takes {DEFAULT_MODEL_SECONDS} and "
-                    "reads about 98–99% of MNIST's test digits. Meanwhile you can already draw and see "
-                    "what the model will see.")
+        if last is not None and (last.error or last.save_error):
+            st.error(plain(f"The last training did not give a saved run: {last.error or last.save_error}"))
+        data_text = ("the small stand-in dataset" if use_stand_in() else
+                     f"all 54,000 MNIST training images for one pass. It takes {DEFAULT_MODEL_SECONDS} "
+                     "(longer when others train at the same time) and reads about 98–99% of MNIST's test digits")
+        st.markdown(f"**No trained model yet.** One click trains a small convolutional network (CNN) on "
+                    f"{data_text}. Meanwhile you can already draw and see what the model will see.")
         if st.button("Train the default model", icon=":material/bolt:", type="primary", key="draw_train_default",
                      help=f"{ARCHITECTURES['cnn']}, 1 epoch, Adam with a one-cycle learning rate of 0.005, "
                           "batch 128. You can train other models on the Train page."):
@@ -420,7 +422,7 @@ def default_model_panel() -> None:
             try:
                 jobs.submit_training(DEFAULT_MODEL_CONFIG, data, owner=user_token(), name=DEFAULT_MODEL_NAME)
             except JobError as error:
-                st.error(str(error))
+                st.error(plain(str(error)))
                 return
             st.rerun()
 
