@@ -14,23 +14,24 @@ from ui.sidebar import render_sidebar  # noqa: E402
 
 PAGES = {
     "Learn": [
-        st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-        st.Page("pages/train.py", title="Train", icon="📈"),
-        st.Page("pages/runs.py", title="Run history", icon="🗂️"),
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/train.py", title="Train", icon=":material/monitoring:"),
+        st.Page("pages/runs.py", title="Run history", icon=":material/history:"),
     ],
     "Look inside": [
-        st.Page("pages/mistakes.py", title="Mistakes", icon="❌"),
-        st.Page("pages/confusion_matrix.py", title="Confusion matrix", icon="🧮"),
-        st.Page("pages/per_class.py", title="Per-class scores", icon="📊"),
-        st.Page("pages/weights.py", title="Weights and activations", icon="🔬"),
+        st.Page("pages/mistakes.py", title="Mistakes", icon=":material/error:"),
+        st.Page("pages/confusion_matrix.py", title="Confusion matrix", icon=":material/grid_on:"),
+        st.Page("pages/per_class.py", title="Per-class scores", icon=":material/bar_chart:"),
+        st.Page("pages/weights.py", title="Weights and activations", icon=":material/biotech:"),
     ],
     "Play": [
-        st.Page("pages/draw.py", title="Draw a digit", icon="✏️"),
-        st.Page("pages/experiments.py", title="Experiments", icon="🧪"),
+        st.Page("pages/draw.py", title="Draw a digit", icon=":material/draw:"),
+        st.Page("pages/experiments.py", title="Experiments", icon=":material/science:"),
     ],
 }
 
+# Material icons ship with Streamlit, so they render the same on every machine (emoji need a font).
 navigation = st.navigation(PAGES)
 user_token()
-render_sidebar()
+render_sidebar(on_train_page=navigation.url_path == "train")
 navigation.run()

@@ -1,5 +1,33 @@
-"""Placeholder page: being built."""
+"""Train page: press Train and watch the network learn, live.
+
+The settings live in the sidebar (ui/sidebar.py); training runs in a worker
+thread and this page only draws its progress (ui/live_training.py), so the
+page stays usable, and a reload or a page switch finds the run again.
+"""
 import streamlit as st
 
-st.title("train")
-st.info("This page is being built.")
+from ui.live_training import latest_train_job, live_view, plain
+from ui.sidebar import RUN_NAME_KEY, current_config, start_training
+
+st.title("Train a network")
+st.markdown("Pick the settings in the sidebar and press **Train**. The network looks at batches of images, "
+            "measures how wrong it is (the **loss**) and nudges its weights to be less wrong. Watch the loss "
+            "fall and the accuracy rise; the **validation** curve shows how well it reads digits it was not "
+            "trained on.")
+
+config = current_config()
+job = latest_train_job()
+if job is None or not job.active:
+    # A wrapping row: the button moves under the text on a narrow screen instead of being cut.
+    with st.container(border=True, horizontal=True, vertical_alignment="center"):
+        if config is None:
+            st.warning("The settings in the sidebar need fixing before training (see the message there).")
+        else:
+            st.markdown(f"**Next run:** {plain(config.short_description())} · "
+                        f"{'all' if not config.subset else f'{10 * config.subset:,}'} training images")
+            if st.button("Train this model", type="primary", icon=":material/play_arrow:", key="page_train",
+                         width="content"):
+                if start_training(config, st.session_state.get(RUN_NAME_KEY) or ""):
+                    st.rerun()
+
+live_view()

@@ -66,3 +66,34 @@ def load_run(info: RunInfo, with_model: bool = True) -> LoadedRun | None:
     except (RunStoreError, OSError) as error:
         st.error(f"This run cannot be opened: {error}")
         return None
+
+
+def run_table_row(info: RunInfo) -> dict:
+    """One row of the run-history table: name, result, model, key hyper-parameters and time."""
+    config, metrics = info.config, info.metrics
+    return {
+        "Name": info.name,
+        "Test accuracy": 100 * info.test_accuracy if info.test_accuracy is not None else None,
+        "Model": config.short_description().split(" · ")[0],
+        "Optimizer": f"{config.optimizer} lr {config.lr:g}" + (" one-cycle" if config.schedule == "onecycle" else ""),
+        "Batch": config.batch_size,
+        "Epochs": metrics.get("epochs_run") or config.epochs,
+        "Images": metrics.get("train_size"),
+        "Regularisation": ", ".join(part for part in (
+            f"L2 {config.l2:g}" if config.l2 else "", f"L1 {config.l1:g}" if config.l1 else "",
+            f"dropout {config.dropout:g}" if config.dropout else "",
+            f"early stop {config.early_stopping}" if config.early_stopping else "") if part) or "none",
+        "Status": info.status,
+        "Time (s)": metrics.get("train_seconds"),
+        "Trained at": time.strftime("%d %b %H:%M", time.localtime(info.created)),
+    }
+
+
+def unique_labels(runs: list[RunInfo]) -> dict[str, str]:
+    """run_id -> a label for chart legends, unique even when two runs share a name."""
+    labels, seen = {}, {}
+    for info in runs:
+        label = f"{info.name} ({time.strftime('%H:%M', time.localtime(info.created))})"
+        seen[label] = seen.get(label, 0) + 1
+        labels[info.run_id] = label if seen[label] == 1 else f"{label} #{seen[label]}"
+    return labels

@@ -1,6 +1,299 @@
-"""The shared sidebar (placeholder: the training controls are being built)."""
+"""The shared sidebar: the training controls, Train and Stop, and this user's job status.
+
+`render_sidebar()` runs on every page (app.py calls it). The controls are built
+from `TrainConfig`: every default comes from the dataclass and every range
+from mnist_core/config.py, so a default lives in one place. `read_config()`
+turns the widgets into a validated TrainConfig; pages get the latest one with
+`current_config()`.
+
+Controls that do not apply to the chosen architecture or optimizer are
+hidden or disabled with a one-line note saying why. Widget values persist
+across pages (persist_state="session") so a page switch never resets them.
+"""
+from __future__ import annotations
+
+import dataclasses
+
 import streamlit as st
 
+from mnist_core.config import (ACTIVATIONS, ARCHITECTURES, BATCH_SIZE_RANGE, DEFAULT_HIDDEN, EPOCHS_RANGE,
+                               HIDDEN_SIZE_RANGE, LR_RANGE, OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig,
+                               parse_hidden)
+from mnist_core.jobs import JobError
 
-def render_sidebar() -> None:
-    st.sidebar.caption("MNIST Lab")
+from .live_training import sidebar_status
+from .session import get_jobs, user_params, user_token
+
+DEFAULTS = TrainConfig()
+_FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+TRAIN_PAGE = "pages/train.py"
+CONFIG_KEY = "sidebar_config"  # session_state: the last TrainConfig the sidebar built
+CONFIG_ERROR_KEY = "sidebar_config_error"
+RUN_NAME_KEY = "cfg_run_name"
+
+# Training-set size label -> images per class (TrainConfig.subset; 0 = every image).
+TRAINING_SET_SIZES = {"200": 20, "1k": 100, "10k": 1000, "All 60k": 0}
+
+
+def _log_choices(low: float, high: float) -> list[float]:
+    """1-2-3-5 steps per decade between low and high, e.g. 0.001, 0.002, 0.003, 0.005, 0.01."""
+    values = [float(f"{m}e{e}") for e in range(-6, 3) for m in (1, 2, 3, 5)]
+    return [v for v in values if low <= v <= high]
+
+
+# The sidebar offers 1e-4 ... 10, inside the range validation accepts (LR_RANGE);
+# values above 1 are there on purpose, so a class can watch a run diverge.
+LR_CHOICES = _log_choices(max(1e-4, LR_RANGE[0]), min(10.0, LR_RANGE[1]))
+BATCH_SIZES = [b for b in (16, 32, 64, 128, 256, 512, 1024) if BATCH_SIZE_RANGE[0] <= b <= BATCH_SIZE_RANGE[1]]
+HIDDEN_SIZES = [h for h in (16, 32, 64, 128, 256, 512, 1024, 2048) if HIDDEN_SIZE_RANGE[0] <= h <= HIDDEN_SIZE_RANGE[1]]
+EPOCHS_UI_MAX = min(30, EPOCHS_RANGE[1])  # a lesson has no time for more; the CLI allows up to 200
+L2_CHOICES = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
+L1_CHOICES = [0.0, 1e-6, 1e-5, 1e-4, 1e-3]
+DROPOUT_MAX = 0.8
+PATIENCE_MAX = 10
+SEED_MAX = 1_000_000
+
+# One sentence per control, for its tooltip: what it does to learning.
+HELP = {
+    "arch": "Which network learns: softmax regression is one layer of 10 templates; an MLP adds hidden "
+            "layers of units; a CNN looks at small patches with filters and is the most accurate, and the slowest.",
+    "hidden_mlp": "How many units the hidden layer has: more units can learn more shapes but take longer and "
+                  "overfit more easily.",
+    "hidden_deep": "Sizes of the hidden layers, first to last, separated by commas (e.g. 512, 256): "
+                   "depth lets the network build shapes out of simpler shapes.",
+    "activation": "The bend each hidden unit applies to its input: ReLU learns fastest; sigmoid and tanh "
+                  "flatten out for large inputs, which slows learning in deep networks.",
+    "lr": "How big a step the weights take downhill on the loss at each batch: too small and learning "
+          "crawls, too large and the loss jumps around or explodes.",
+    "optimizer": "How a gradient becomes a step: SGD follows it directly, momentum keeps part of the last "
+                 "step to roll through bumps, Adam scales each weight's step by its recent gradients.",
+    "momentum": "How much of the previous step is kept in the next one: more momentum speeds up along "
+                "steady slopes but can overshoot.",
+    "schedule": "How the learning rate changes during the run: constant keeps it fixed; one-cycle warms up "
+                "to the chosen rate, then lowers it, which usually reaches a good accuracy sooner.",
+    "batch_size": "How many images are averaged for each step: small batches give more, noisier steps per "
+                  "epoch; large batches give fewer, smoother steps and run faster per image.",
+    "epochs": "How many times the network sees every training image: more epochs learn more, until the "
+              "validation loss starts rising (overfitting).",
+    "l2": "Weight decay: pulls every weight a little toward zero at each step, which keeps the model "
+          "simple and often reduces overfitting.",
+    "l1": "Adds the size of every weight to the loss, which pushes unimportant weights to exactly zero "
+          "(sparse templates).",
+    "dropout": "Switches off this share of hidden units at random at every step, so the network cannot "
+               "rely on any single unit; it reduces overfitting but slows learning.",
+    "early_stopping": "Stop when the validation loss has not improved for this many epochs and keep the "
+                      "best weights (0 = off); it guards against overfitting.",
+    "subset": "How many training images to use: small sets train in seconds (good for demos) but the "
+              "network learns less and overfits more. 10% of the images are always kept for validation.",
+    "seed": "Fixes the random starting weights and the order of the images: the same seed and settings "
+            "give the same run; change it to see how much luck matters.",
+    "run_name": "A name for this run in the run history (optional; the settings are used if empty).",
+}
+
+# Why a control is hidden or disabled, shown in its place.
+NOT_FOR = {
+    "softmax_hidden": "Softmax regression has no hidden layer, so there are no hidden sizes, activation or dropout.",
+    "cnn_hidden": "The CNN's layers are fixed (16 and 32 filters, 128 dense units, ReLU); only dropout applies.",
+    "momentum": "Momentum applies only to “SGD with momentum”.",
+    "early_stopping": "Early stopping needs at least 2 epochs.",
+}
+
+
+def _fmt_lr(value: float) -> str:
+    return f"{value:g}"
+
+
+def _fmt_small(value: float) -> str:
+    return "off" if value == 0 else f"{value:g}"
+
+
+def _nearest(choices: list, value):
+    return min(choices, key=lambda c: abs(c - value))
+
+
+def _on_optimizer_change() -> None:
+    # Each optimizer has its own good learning rate (config.OPTIMIZERS): switching
+    # from Adam at 0.001 to plain SGD at 0.001 would make SGD look hopeless.
+    usual = OPTIMIZERS[st.session_state["cfg_optimizer"]][1]
+    st.session_state["cfg_lr"] = _nearest(LR_CHOICES, usual)
+
+
+def _size_label(subset: int) -> str:
+    for label, per_class in TRAINING_SET_SIZES.items():
+        if per_class == subset:
+            return label
+    return "All 60k"
+
+
+def _controls() -> dict:
+    """Draw the controls (in the current container) and return their raw values."""
+    keep = {"persist_state": "session"}
+    values = {}
+    st.markdown("**Model**")
+    arch = st.selectbox("Architecture", list(ARCHITECTURES), index=list(ARCHITECTURES).index(DEFAULTS.arch),
+                        format_func=ARCHITECTURES.get, key="cfg_arch", help=HELP["arch"], **keep)
+    values["arch"] = arch
+    if arch == "mlp":
+        values["hidden"] = (st.select_slider("Hidden units", HIDDEN_SIZES, value=DEFAULT_HIDDEN["mlp"][0],
+                                             key="cfg_hidden_mlp", help=HELP["hidden_mlp"], **keep),)
+    elif arch == "deep-mlp":
+        text = st.text_input("Hidden layer sizes", value=", ".join(map(str, DEFAULT_HIDDEN["deep-mlp"])),
+                             key="cfg_hidden_deep", help=HELP["hidden_deep"], **keep)
+        values["hidden_text"] = text
+    if arch in DEFAULT_HIDDEN:
+        values["activation"] = st.selectbox("Activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get,
+                                            index=list(ACTIVATIONS).index(DEFAULTS.activation),
+                                            key="cfg_activation", help=HELP["activation"], **keep)
+    if arch != "softmax":
+        values["dropout"] = st.slider("Dropout", 0.0, DROPOUT_MAX, float(DEFAULTS.dropout), step=0.05,
+                                      key="cfg_dropout", help=HELP["dropout"], **keep)
+    if arch == "softmax":
+        st.caption(NOT_FOR["softmax_hidden"])
+    elif arch == "cnn":
+        st.caption(NOT_FOR["cnn_hidden"])
+
+    st.markdown("**Data**")
+    values["subset"] = TRAINING_SET_SIZES[st.select_slider(
+        "Training images", list(TRAINING_SET_SIZES), value=_size_label(DEFAULTS.subset), key="cfg_subset",
+        help=HELP["subset"], **keep)]
+
+    st.markdown("**Optimisation**")
+    values["optimizer"] = st.selectbox("Optimizer", list(OPTIMIZERS), format_func=lambda o: OPTIMIZERS[o][0],
+                                       index=list(OPTIMIZERS).index(DEFAULTS.optimizer), key="cfg_optimizer",
+                                       help=HELP["optimizer"], on_change=_on_optimizer_change, **keep)
+    values["lr"] = st.select_slider("Learning rate", LR_CHOICES, value=_nearest(LR_CHOICES, DEFAULTS.lr),
+                                    format_func=_fmt_lr, key="cfg_lr", help=HELP["lr"], **keep)
+    uses_momentum = values["optimizer"] == "momentum"
+    values["momentum"] = st.slider("Momentum", 0.0, 0.99, float(DEFAULTS.momentum), step=0.01,
+                                   key="cfg_momentum", help=HELP["momentum"], disabled=not uses_momentum, **keep)
+    if not uses_momentum:
+        st.caption(NOT_FOR["momentum"])
+    values["schedule"] = st.radio("Learning-rate schedule", list(SCHEDULES), format_func=SCHEDULES.get,
+                                  index=list(SCHEDULES).index(DEFAULTS.schedule), key="cfg_schedule",
+                                  help=HELP["schedule"], **keep)
+    values["batch_size"] = st.select_slider("Batch size", BATCH_SIZES, value=DEFAULTS.batch_size,
+                                            key="cfg_batch_size", help=HELP["batch_size"], **keep)
+    values["epochs"] = st.slider("Epochs", EPOCHS_RANGE[0], EPOCHS_UI_MAX, DEFAULTS.epochs, key="cfg_epochs",
+                                 help=HELP["epochs"], **keep)
+
+    with st.expander("Regularisation and seed"):
+        values["l2"] = st.select_slider("L2 (weight decay)", L2_CHOICES, value=DEFAULTS.l2, format_func=_fmt_small,
+                                        key="cfg_l2", help=HELP["l2"], **keep)
+        values["l1"] = st.select_slider("L1", L1_CHOICES, value=DEFAULTS.l1, format_func=_fmt_small,
+                                        key="cfg_l1", help=HELP["l1"], **keep)
+        too_short = values["epochs"] < 2
+        values["early_stopping"] = st.slider("Early stopping patience (epochs)", 0, PATIENCE_MAX,
+                                             DEFAULTS.early_stopping, key="cfg_early_stopping",
+                                             help=HELP["early_stopping"], disabled=too_short, **keep)
+        if too_short:
+            values["early_stopping"] = 0
+            st.caption(NOT_FOR["early_stopping"])
+        values["seed"] = int(st.number_input("Seed", 0, SEED_MAX, DEFAULTS.seed, step=1, key="cfg_seed",
+                                             help=HELP["seed"], **keep))
+    return values
+
+
+def config_from_values(values: dict) -> TrainConfig:
+    """The TrainConfig for the raw widget values; ConfigError (a plain sentence) if they do not fit.
+
+    Fields without a control (val_fraction, max_steps) keep their TrainConfig defaults.
+    """
+    values = dict(values)
+    if "hidden_text" in values:
+        values["hidden"] = parse_hidden(values.pop("hidden_text"))
+    config = TrainConfig(**{k: v for k, v in values.items() if k in _FIELD_DEFAULTS}).validate()
+    if config.subset:
+        # Catch it here rather than as a failed run: fit() would refuse it too.
+        train_size = 10 * config.subset
+        if config.batch_size > train_size:
+            raise ConfigError(f"The batch size {config.batch_size:,} is larger than the training set "
+                              f"({train_size:,} images): choose a batch of at most {train_size:,}.")
+    return config
+
+
+def read_config() -> TrainConfig | None:
+    """Draw the controls and return the TrainConfig they describe (None, with the reason shown, if invalid)."""
+    values = _controls()
+    try:
+        config = config_from_values(values)
+    except ConfigError as error:
+        st.error(str(error))
+        st.session_state[CONFIG_KEY], st.session_state[CONFIG_ERROR_KEY] = None, str(error)
+        return None
+    st.session_state[CONFIG_KEY], st.session_state[CONFIG_ERROR_KEY] = config, None
+    return config
+
+
+def reset_settings() -> None:
+    """Forget every control's value, so the next run draws them with TrainConfig's defaults."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith("cfg_")]:
+        del st.session_state[key]
+
+
+def current_config() -> TrainConfig | None:
+    """The config the sidebar built in this script run (None if the controls hold an invalid value)."""
+    return st.session_state.get(CONFIG_KEY)
+
+
+def start_training(config: TrainConfig, name: str = "") -> bool:
+    """Submit a training job for this user; False, with the reason shown (st.error), if it cannot start."""
+    from .session import get_data  # the dataset is loaded (once, for everyone) on the first Train
+
+    try:
+        job = get_jobs().submit_training(config, get_data(), owner=user_token(), name=name.strip() or None,
+                                         fit_kwargs={"log_every": log_every_for(config)})
+    except (JobError, ConfigError) as error:
+        st.error(str(error))
+        return False
+    except Exception as error:  # noqa: BLE001  e.g. DataError: a message, not a traceback
+        st.error(f"Training could not start: {error}")
+        return False
+    st.session_state["watched_job"] = job.job_id
+    return True
+
+
+def log_every_for(config: TrainConfig) -> int:
+    """Steps between progress events: the CNN's steps are ~15x slower, so it reports more often
+    to keep the live chart moving at least twice a second."""
+    return 2 if config.arch == "cnn" else 10
+
+
+def render_sidebar(on_train_page: bool = False) -> TrainConfig | None:
+    """The shared sidebar: Train / Stop, this user's job status, then the controls.
+
+    On the Train page the live view is in the page itself, so the sidebar's
+    status stays short there (and does not poll a second time).
+    """
+    sidebar = st.sidebar
+    with sidebar:
+        actions = st.container()
+        status = st.container()
+        st.text_input("Run name", key=RUN_NAME_KEY, max_chars=60, placeholder="optional",
+                      help=HELP["run_name"], persist_state="session")
+        config = read_config()
+        st.button("Reset settings", key="reset_settings", icon=":material/restart_alt:", type="tertiary",
+                  on_click=reset_settings, help="Put every control back to its default.")
+    job = get_jobs().active_job(user_token(), kind="train")
+    with actions:
+        train_col, stop_col = st.columns(2)
+        train = train_col.button("Train", type="primary", icon=":material/play_arrow:", key="sidebar_train",
+                                 disabled=config is None or job is not None, width="stretch",
+                                 help="Start training with the settings below." if job is None else
+                                 "A run is already training: stop it or wait for it to finish.")
+        stop = stop_col.button("Stop", icon=":material/stop:", key="sidebar_stop", disabled=job is None,
+                               width="stretch", help="End the run after the current batch; "
+                               "what it learned so far is kept.")
+    if stop and job is not None:
+        job.stop()
+    if train and config is not None:
+        with actions:
+            started = start_training(config, st.session_state.get(RUN_NAME_KEY) or "")
+        if started:
+            # Redraw at once with Train disabled and the live view on: the student
+            # pressed Train to watch it learn, so go to the Train page.
+            if on_train_page:
+                st.rerun()
+            st.switch_page(TRAIN_PAGE, query_params=user_params())
+    with status:
+        sidebar_status(live=not on_train_page)
+    return config

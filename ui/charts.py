@@ -1,0 +1,146 @@
+"""Altair chart builders shared by the pages. Each function takes plain rows and returns a chart.
+
+    training_curves_chart(rows, "loss")    loss (or accuracy) of one run: training and validation
+    runs_overlay_chart(rows, "accuracy")   one line per run, to compare runs on one chart
+    per_class_heatmap(epochs)              validation accuracy of each digit after each epoch
+    class_counts_chart(train, test)        how many images of each digit the dataset holds
+
+Rows come from mnist_core.history (`curve_rows`, `per_class_rows`), already
+downsampled to a few hundred points: an Altair chart of 20k rows takes ~150 ms
+to draw, too slow for a view that refreshes twice a second. Colours are the
+Okabe-Ito palette (colour-blind safe), the same as .streamlit/config.toml's.
+Show a chart with `st.altair_chart(chart, width="stretch")`.
+"""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from mnist_core.history import per_class_rows
+
+# Okabe-Ito, in the order of .streamlit/config.toml's chartCategoricalColors.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+SPLIT_COLOURS = {"training": PALETTE[0], "validation": PALETTE[1]}
+METRIC_TITLES = {"loss": "Loss (cross-entropy)", "accuracy": "Accuracy"}
+SEQUENTIAL_SCHEME = "viridis"  # perceptually uniform and colour-blind safe
+
+
+def _y_encoding(metric: str, title: str | None = None) -> alt.Y:
+    """The value axis; no axis title unless given (the chart's title already names the metric)."""
+    if metric == "accuracy":
+        return alt.Y("value:Q", title=title, axis=alt.Axis(format="%"), scale=alt.Scale(zero=False, domainMax=1))
+    return alt.Y("value:Q", title=title, scale=alt.Scale(zero=True))
+
+
+def _epoch_axis(data: pd.DataFrame) -> alt.X:
+    """Epochs on x; whole-epoch ticks once a run spans two epochs or more (else 0.1-epoch ticks crowd)."""
+    span = float(data["epoch"].max()) if len(data) else 0.0
+    axis = alt.Axis(tickMinStep=1, format="d") if span >= 2 else alt.Axis(format="~g")
+    return alt.X("epoch:Q", title="epoch", scale=alt.Scale(domainMin=0, nice=False), axis=axis)
+
+
+def _value_format(metric: str) -> str:
+    return ".1%" if metric == "accuracy" else ".4f"
+
+
+def _with_hover(lines: alt.Chart, base: alt.Chart, colour: alt.Color, tooltip: list, x_field: str) -> alt.LayerChart:
+    """Lines, plus the data point nearest the pointer highlighted with a tooltip and a vertical rule."""
+    hover = alt.selection_point(nearest=True, on="pointerover", clear="pointerout", fields=[x_field],
+                                empty=False)
+    points = base.mark_circle(size=70).encode(
+        color=colour, opacity=alt.condition(hover, alt.value(1), alt.value(0)),
+        tooltip=tooltip).add_params(hover)
+    rule = base.mark_rule(color="#9AA4B1").encode(
+        opacity=alt.condition(hover, alt.value(0.6), alt.value(0))).transform_filter(hover)
+    return alt.layer(lines, rule, points)
+
+
+def training_curves_chart(rows: list[dict], metric: str, height: int = 300,
+                          title: str | None = None) -> alt.LayerChart:
+    """Training and validation curves of one metric ("loss" or "accuracy") of one run.
+
+    `rows` are mnist_core.history.curve_rows(...): x is the epoch (fractional
+    while an epoch runs). Training is the running average over recent batches
+    (a line); validation is measured at each epoch's end (a line with dots).
+    """
+    data = pd.DataFrame([r for r in rows if r["metric"] == metric],
+                        columns=["epoch", "step", "metric", "split", "value"])
+    colour = alt.Color("split:N", title=None,
+                       scale=alt.Scale(domain=list(SPLIT_COLOURS), range=list(SPLIT_COLOURS.values())),
+                       # Inside the plot, in the corner the curve leaves empty: a falling loss
+                       # ends low on the right, a rising accuracy ends high on the right.
+                       legend=alt.Legend(orient="top-right" if metric == "loss" else "bottom-right",
+                                         fillColor="white", padding=6, cornerRadius=4))
+    base = alt.Chart(data).encode(x=_epoch_axis(data), y=_y_encoding(metric))
+    tooltip = [alt.Tooltip("split:N", title="data"), alt.Tooltip("epoch:Q", title="epoch", format=".2f"),
+               alt.Tooltip("step:Q", title="step"),
+               alt.Tooltip("value:Q", title=metric, format=_value_format(metric))]
+    lines = base.mark_line(strokeWidth=2).encode(color=colour)
+    dots = base.transform_filter(alt.datum.split == "validation").mark_point(filled=True, size=45).encode(
+        color=colour)
+    chart = alt.layer(_with_hover(lines, base, colour, tooltip, "epoch"), dots)
+    return chart.properties(height=height, title=title or METRIC_TITLES[metric])
+
+
+def runs_overlay_chart(rows: list[dict], metric: str, split: str = "validation", height: int = 320,
+                       title: str | None = None) -> alt.LayerChart:
+    """One line per run for one metric and split, to compare runs on a shared epoch axis.
+
+    `rows` are curve_rows(...) of several runs, each row with an added "run"
+    (a unique label). Only the rows of `metric` and `split` are drawn.
+    """
+    data = pd.DataFrame([r for r in rows if r["metric"] == metric and r["split"] == split],
+                        columns=["run", "epoch", "step", "metric", "split", "value"])
+    runs = list(dict.fromkeys(data["run"]))
+    colour = alt.Color("run:N", title=None, sort=runs,
+                       scale=alt.Scale(domain=runs, range=[PALETTE[i % len(PALETTE)] for i in range(len(runs))]),
+                       legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400))
+    base = alt.Chart(data).encode(x=_epoch_axis(data), y=_y_encoding(metric))
+    tooltip = [alt.Tooltip("run:N"), alt.Tooltip("epoch:Q", format=".2f"),
+               alt.Tooltip("value:Q", title=f"{split} {metric}", format=_value_format(metric))]
+    lines = base.mark_line(strokeWidth=2, point=split == "validation").encode(color=colour)
+    default_title = f"{split.capitalize()} {metric} of the chosen runs"
+    return _with_hover(lines, base, colour, tooltip, "epoch").properties(height=height, title=title or default_title)
+
+
+def per_class_heatmap(epochs: list[dict], height: int = 300) -> alt.LayerChart:
+    """Validation accuracy of each digit (rows) after each epoch (columns).
+
+    Dark cells are digits the network still gets wrong; reading left to right
+    shows which digits are learned first. `epochs` are the run's epoch events.
+    """
+    data = pd.DataFrame(per_class_rows(epochs), columns=["epoch", "digit", "accuracy"])
+    low = float(data["accuracy"].min()) if len(data) else 0.0
+    # Most digits sit between 90% and 100%: start the colour scale near the
+    # worst cell so that differences between digits stay visible.
+    domain = [min(0.9, round(low - 0.05, 1)) if low < 1 else 0.9, 1.0]
+    base = alt.Chart(data).encode(
+        x=alt.X("epoch:O", title="epoch", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("digit:O", title="digit", sort="ascending", axis=alt.Axis(labelOverlap=False)))
+    cells = base.mark_rect().encode(
+        color=alt.Color("accuracy:Q", title="accuracy",
+                        scale=alt.Scale(scheme=SEQUENTIAL_SCHEME, domain=domain, clamp=True),
+                        legend=alt.Legend(format="%")),
+        tooltip=[alt.Tooltip("digit:O"), alt.Tooltip("epoch:O"), alt.Tooltip("accuracy:Q", format=".1%")])
+    n_epochs = data["epoch"].nunique()
+    layers = [cells]
+    if n_epochs <= 12:  # more columns leave no room for labels
+        threshold = domain[0] + 0.6 * (domain[1] - domain[0])
+        layers.append(base.mark_text(fontSize=11).encode(
+            text=alt.Text("accuracy:Q", format=".0%"),
+            color=alt.condition(alt.datum.accuracy > threshold, alt.value("#1B1F24"), alt.value("white"))))
+    return alt.layer(*layers).properties(height=height, title="Validation accuracy of each digit")
+
+
+def class_counts_chart(train_counts: list[int], test_counts: list[int] | None = None,
+                       height: int = 240) -> alt.Chart:
+    """Bars of how many training images each digit has (test counts in the tooltip)."""
+    test_counts = test_counts or [None] * len(train_counts)
+    data = pd.DataFrame({"digit": range(len(train_counts)), "training images": train_counts,
+                         "test images": test_counts})
+    return alt.Chart(data).mark_bar(color=PALETTE[0]).encode(
+        x=alt.X("digit:O", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("training images:Q"),
+        tooltip=["digit:O", alt.Tooltip("training images:Q", format=","),
+                 alt.Tooltip("test images:Q", format=",")],
+    ).properties(height=height, title="Training images per digit")

@@ -1,0 +1,321 @@
+"""The live view of a training run: progress, curves, per-digit accuracy and the outcome in words.
+
+Training runs in a worker thread (mnist_core.jobs); this module only reads the
+job's thread-safe progress log and draws it. While a job is active the view
+is an `st.fragment(run_every=0.5)` that redraws itself from a snapshot; when
+the job ends the fragment calls `st.rerun()` once and the page settles into a
+static final view. No Streamlit call ever happens in the worker.
+
+A job lives in the process-wide JobManager under the user's token, so a
+reload or a page switch finds it again; after a server restart the user's
+latest saved run is shown from the run store instead.
+"""
+from __future__ import annotations
+
+import html
+import time
+
+import streamlit as st
+
+from mnist_core.history import (curve_rows, eta_seconds, exploded_loss, first_learned, format_duration,
+                                steps_per_epoch)
+from mnist_core.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, Job, JobError
+
+from .charts import per_class_heatmap, training_curves_chart
+from .run_picker import SELECTED_RUN_KEY, load_run
+from .session import get_jobs, get_store, user_params, user_token
+
+REFRESH_SECONDS = 0.5  # the live chart: 0.5 s costs ~6% of training speed; 0.25 s costs 30%
+SIDEBAR_REFRESH_SECONDS = 1.0  # the sidebar's compact status needs less
+TRAIN_PAGE = "pages/train.py"
+ANNOUNCED_KEY = "announced_job_id"  # session_state: the finished job already announced with a toast
+
+STATUS_STYLE = {  # status -> (st function name, icon)
+    "completed": ("success", ":material/check_circle:"),
+    "early-stopped": ("success", ":material/timer_off:"),
+    "stopped": ("info", ":material/stop_circle:"),
+    "diverged": ("error", ":material/trending_up:"),
+    "failed": ("error", ":material/error:"),
+}
+
+
+_MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|~$:")
+
+
+def plain(text: str) -> str:
+    r"""User or engine text made safe for st.markdown (and st.info, st.error, ...).
+
+    HTML is escaped, and so is every Markdown character, so a run named
+    "**x**" or ":red[x]" shows exactly as typed.
+
+    >>> plain("<b>*hi*</b>")
+    '&lt;b&gt;\\*hi\\*&lt;/b&gt;'
+    """
+    text = html.escape(str(text), quote=False)
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in text)
+
+
+def _sentence(text: str) -> str:
+    text = (text or "").strip()
+    return text[:1].upper() + text[1:] if text else ""
+
+
+def outcome_sentence(status: str, reason: str, history: dict | None = None) -> str:
+    """What happened, in words: e.g. "Diverged: loss became NaN at step 37: ... try 0.1."
+
+    >>> outcome_sentence("stopped", "stopped by the user at step 40 (epoch 1).")
+    'Stopped by the user at step 40 (epoch 1).'
+    """
+    if status == "diverged":
+        text = f"Diverged: {reason}"
+    elif status in ("completed", "stopped", "early-stopped"):
+        text = _sentence(reason)
+    else:
+        text = _sentence(reason) or f"The run ended as {status}."
+    loss = exploded_loss(history or {}) if status != "diverged" else None
+    if loss is not None:
+        # The engine only calls a NaN/inf loss "diverged"; a loss far above guessing is the same story.
+        text += (f" But the training loss ended at {loss:,.0f}, far above 2.3 (the loss of random guessing): "
+                 "the steps overshoot, so the learning rate is probably too large.")
+    return text
+
+
+# --- small drawing pieces ------------------------------------------------------
+
+def draw_outcome(status: str, reason: str, history: dict | None = None) -> None:
+    """The status line: a coloured box with one plain sentence."""
+    kind, icon = STATUS_STYLE.get(status, ("info", ":material/info:"))
+    text = outcome_sentence(status, reason, history)
+    if status not in ("diverged", "failed") and exploded_loss(history or {}) is not None:
+        kind = "warning"
+    getattr(st, kind)(plain(text), icon=icon)
+
+
+def draw_result_metrics(test_accuracy: float | None, val_accuracy: float | None, seconds: float | None,
+                        parameters: int | None, train_size: int | None) -> None:
+    """The final numbers; the test accuracy first, as the number that counts."""
+    # A wrapping row: four metrics side by side when there is room, two by two on a narrow screen.
+    row = st.container(horizontal=True, horizontal_alignment="distribute", gap="medium")
+    row.metric("Test accuracy", f"{100 * test_accuracy:.2f}%" if test_accuracy is not None else "–",
+                   help="Share of the 10,000 test images (never seen in training) read correctly.", width="content")
+    row.metric("Validation accuracy", f"{100 * val_accuracy:.2f}%" if val_accuracy is not None else "–",
+                   help="Accuracy on the held-out 10% of the training images, measured after each epoch.",
+                   width="content")
+    row.metric("Training time", format_duration(seconds),
+                   help="Time spent in training steps (validation and test evaluation not included).",
+                   width="content")
+    row.metric("Trained on", f"{train_size:,} images" if train_size else "–",
+                   help=f"The model has {parameters:,} weights and biases." if parameters else None, width="content")
+
+
+def draw_curves(history: dict, spe: int, chart_key: str = "") -> None:
+    """Loss and accuracy charts side by side, then the per-digit heatmap once an epoch is done."""
+    rows = curve_rows(history, spe)
+    if not rows:
+        st.caption("The curves appear after the first few batches.")
+        return
+    left, right = st.columns(2)
+    left.altair_chart(training_curves_chart(rows, "loss"), width="stretch", key=f"loss_chart{chart_key}")
+    right.altair_chart(training_curves_chart(rows, "accuracy"), width="stretch", key=f"acc_chart{chart_key}")
+    epochs = history.get("epochs") or []
+    if epochs and epochs[0].get("per_class_val_accuracy"):
+        st.altair_chart(per_class_heatmap(epochs), width="stretch", key=f"class_chart{chart_key}")
+        learned = first_learned(epochs, 0.95)
+        if learned and len(epochs) > 1:
+            first_epoch = learned[0][1]
+            firsts = ", ".join(str(d) for d, e in learned if e == first_epoch)
+            st.caption(f"Digits above 95% after epoch {first_epoch}: {firsts}. "
+                       f"{10 - len(learned)} digit(s) never reached 95% in this run.")
+    else:
+        st.caption("Each digit's validation accuracy appears here after the first epoch.")
+
+
+def progress_text(snapshot: dict, started: float | None, stopping: bool) -> tuple[float, str]:
+    """The progress bar's fraction and its text: epoch, step, images/s and time left."""
+    info, latest = snapshot["info"], snapshot["latest_batch"]
+    total = info.get("total_steps") or (latest or {}).get("total_steps") or 1
+    if not latest:
+        size = info.get("train_size")
+        return 0.0, f"Starting: preparing {size:,} training images…" if size else "Starting…"
+    step = latest["step"]
+    if stopping:
+        return step / total, f"Stopping after the current batch (step {step:,})…"
+    if step >= total:
+        return 1.0, "Measuring accuracy on the validation and test images…"
+    elapsed = time.time() - started if started else 0.0
+    eta = eta_seconds(step, total, elapsed)
+    return step / total, (f"Epoch {latest['epoch']}/{info.get('epochs', '?')} · step {step:,}/{total:,} · "
+                          f"{latest['examples_per_second']:,.0f} images/s · about {format_duration(eta)} left")
+
+
+def _queue_text(job: Job) -> str:
+    position = get_jobs().queue_position(job)
+    stats = get_jobs().stats()
+    ahead = f"number {position} in line" if position else "next"
+    return (f"Waiting for a free training slot: you are {ahead} ({stats['running']} of {stats['slots']} "
+            f"slot{'s' if stats['slots'] > 1 else ''} busy). The page stays usable meanwhile.")
+
+
+# --- the job views ---------------------------------------------------------------
+
+def _my_job(job_id: int | None) -> Job | None:
+    try:
+        return get_jobs().get(user_token(), job_id) if job_id is not None else None
+    except JobError:
+        return None
+
+
+def _stop_job(job_id: int) -> None:
+    job = _my_job(job_id)
+    if job is not None:
+        job.stop()
+
+
+def _job_title(job: Job) -> None:
+    """The run's name (if the user gave one) and its settings in one line."""
+    config = job.config
+    named = config is None or job.label != config.short_description()
+    st.markdown(f"#### {plain(job.label) if named else 'Your run'}")
+    if config is not None:
+        images = "all training images" if not config.subset else f"{10 * config.subset:,} training images"
+        st.caption(plain(f"{config.short_description()} · {images}"))
+
+
+def draw_active_job(job: Job) -> None:
+    """Progress, Stop and live curves of a queued or running job (called inside the fragment)."""
+    _job_title(job)
+    if job.state == QUEUED:
+        st.info(_queue_text(job), icon=":material/hourglass_top:")
+        st.button("Cancel", key="cancel_queued_job", on_click=_stop_job, args=(job.job_id,),
+                  help="Leave the queue; nothing has been trained yet.")
+        return
+    snapshot = job.progress.snapshot()
+    stopping = job.stop_event.is_set()
+    fraction, text = progress_text(snapshot, job.started, stopping)
+    row = st.container(horizontal=True, vertical_alignment="bottom")  # the button wraps below on narrow screens
+    row.progress(min(max(fraction, 0.0), 1.0), text=text)
+    row.button("Stop training", key="page_stop", icon=":material/stop:", on_click=_stop_job,
+                  args=(job.job_id,), disabled=stopping, width="content",
+                  help="End the run after the current batch; the weights learned so far are kept and saved.")
+    history = {"batches": snapshot["batches"], "epochs": snapshot["epochs"]}
+    spe = snapshot["info"].get("steps_per_epoch") or 1
+    draw_curves(history, spe, chart_key="_live")
+
+
+def draw_finished_job(job: Job) -> None:
+    """The final view of a job that ended in this server's lifetime."""
+    _job_title(job)
+    if job.state == CANCELLED:
+        st.info("Cancelled before it started: it was still waiting for a training slot.",
+                icon=":material/cancel:")
+        return
+    if job.state == FAILED or job.result is None:
+        st.error(plain(job.error or "The run failed."), icon=":material/error:")
+        return
+    result = job.result
+    draw_outcome(result.status, result.reason, result.history)
+    if job.save_error:
+        st.warning(plain(job.save_error), icon=":material/save:")
+    draw_result_metrics(result.test_accuracy, result.val_accuracy, result.train_seconds, result.parameters,
+                        result.train_size)
+    draw_curves(result.history, steps_per_epoch(result.train_size, result.config.batch_size))
+
+
+def draw_saved_run(info) -> None:
+    """The final view of a run read back from the run store (e.g. after a server restart)."""
+    loaded = load_run(info, with_model=False)
+    if loaded is None:
+        return
+    st.markdown(f"#### {plain(info.name)}")
+    st.caption(plain(f"{info.config.short_description()} · saved {time.strftime('%d %b %H:%M', time.localtime(info.created))}"))
+    metrics = info.metrics
+    draw_outcome(info.status, info.reason, loaded.history)
+    draw_result_metrics(metrics.get("test_accuracy"), metrics.get("val_accuracy"), metrics.get("train_seconds"),
+                        metrics.get("parameters"), metrics.get("train_size"))
+    draw_curves(loaded.history, steps_per_epoch(metrics.get("train_size") or 1, info.config.batch_size))
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def _live_job_fragment(job_id: int) -> None:
+    job = _my_job(job_id)
+    if job is None or not job.active:
+        st.rerun()  # once: the page settles into the final view and stops polling
+    draw_active_job(job)
+
+
+def latest_train_job() -> Job | None:
+    return get_jobs().latest_job(user_token(), kind="train")
+
+
+def live_view() -> None:
+    """The Train page's main view: the active job live, else the last job or last saved run, final."""
+    job = latest_train_job()
+    if job is not None and job.active:
+        _live_job_fragment(job.job_id)
+    elif job is not None:
+        draw_finished_job(job)
+    else:
+        mine = get_store().list(owner=user_token())
+        if mine:
+            st.caption("Your latest saved run:")
+            draw_saved_run(mine[0])
+        else:
+            st.info("Choose settings in the sidebar, then press **Train** to watch the network learn. "
+                    "Tip: with **1k** training images a run takes a few seconds.", icon=":material/school:")
+
+
+# --- the sidebar's compact status --------------------------------------------------------
+
+def _announce(job: Job) -> None:
+    """Once per finished job: select its run on the other pages and say it was saved."""
+    if st.session_state.get(ANNOUNCED_KEY) == job.job_id:
+        return
+    st.session_state[ANNOUNCED_KEY] = job.job_id
+    if job.run_info is not None:
+        st.session_state[SELECTED_RUN_KEY] = job.run_info.run_id
+        accuracy = job.run_info.test_accuracy
+        st.toast(f"Run saved: {job.run_info.name}" + (f" ({100 * accuracy:.1f}% test accuracy)" if accuracy is not None
+                                                       else ""), icon=":material/save:")
+
+
+def _compact_status(job: Job) -> None:
+    if job.state == QUEUED:
+        position = get_jobs().queue_position(job)
+        st.caption(f"Queued: number {position or 1} in line for a training slot.")
+    elif job.state == RUNNING:
+        snapshot = job.progress.snapshot()
+        fraction, text = progress_text(snapshot, job.started, job.stop_event.is_set())
+        st.progress(min(max(fraction, 0.0), 1.0), text=text.split(" · about")[0])
+    if job.active:
+        st.page_link(TRAIN_PAGE, label="Watch it live", icon=":material/monitoring:", query_params=user_params())
+
+
+@st.fragment(run_every=SIDEBAR_REFRESH_SECONDS)
+def _sidebar_job_fragment(job_id: int) -> None:
+    job = _my_job(job_id)
+    if job is None or not job.active:
+        st.rerun()
+    _compact_status(job)
+
+
+def sidebar_status(live: bool = True) -> None:
+    """This user's latest training job in a few words (a live fragment while active, if `live`)."""
+    job = latest_train_job()
+    if job is None:
+        return
+    if job.active:
+        if live:
+            _sidebar_job_fragment(job.job_id)
+        else:
+            st.caption("Queued, see the page." if job.state == QUEUED else "Training: watch it on this page.")
+        return
+    _announce(job)
+    if job.state == FINISHED and job.result is not None:
+        accuracy = job.result.test_accuracy
+        st.caption(plain(f"Last run {job.result.status}" + (f": {100 * accuracy:.1f}% test accuracy."
+                                                              if accuracy is not None else ".")))
+    elif job.state == FAILED:
+        st.caption("The last run failed; see the Train page.")
+    elif job.state == CANCELLED:
+        st.caption("The last run was cancelled.")
+
