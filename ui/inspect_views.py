@@ -146,8 +146,9 @@ def show_softmax_templates(run: InspectedRun) -> None:
                     f"· colour scale ±{limit:.2g}")
         show_tiles([look.diverging_rgb(t, limit) for t in templates], [str(d) for d in range(10)], width=84)
     st.caption("Roughness compares neighbouring pixels: about 1 is pixel noise, 0 is perfectly smooth. "
-               "Stronger L2 pulls every weight toward 0, which smooths the templates. Each row has its own "
-               "colour scale (shown above it).")
+               "Stronger L2 pulls every weight toward 0 (see the colour scales shrink); the weights that only "
+               "fit a few training images fade first, which usually makes the templates smoother. "
+               "Each row has its own colour scale.")
     show_picture(look.colour_legend(1.0), caption="−: evidence against · 0 · +: evidence for (scaled to each row)")
 
 
