@@ -623,6 +623,7 @@ class RunRow:
     train_seconds: float = 0.0
     parameters: int | None = None
     train_size: int = 0
+    steps_per_epoch: int = 1  # to put batch events on an epoch axis
     epochs_run: int = 0
     first_epoch_train_loss: float | None = None
     first_epoch_val_loss: float | None = None  # the loss on held-out images after epoch 1
@@ -693,6 +694,7 @@ def _row_from_result(study: Study, index: int, variant: Variant, result, data, t
                  status=result.status, reason=result.reason, test_loss=result.test_loss,
                  train_seconds=result.train_seconds, parameters=result.parameters,
                  train_size=result.train_size, epochs_run=result.epochs_run, history=result.history,
+                 steps_per_epoch=max(1, math.ceil(result.train_size / result.config.batch_size)),
                  test_loss_curve=list(test_curve))
     if epochs:
         row.first_epoch_train_loss = epochs[0]["train_loss"]
@@ -822,6 +824,12 @@ def planned_runs(study: Study, seeds=(0,)) -> list[tuple[Variant, int]]:
     return [(variant, seed) for variant in study.variants for seed in seeds]
 
 
+def run_plan(study: Study, seeds=(0,)) -> list[tuple[str, float]]:
+    """(label, estimated seconds) of every run, in order: what a progress bar plans with."""
+    return [(f"{v.group + ' · ' if v.group else ''}{v.label}" + (f" · seed {s}" if len(seeds) > 1 else ""),
+             estimate_seconds(v, study.track_test_loss)) for v, s in planned_runs(study, seeds)]
+
+
 def _log_every(config: TrainConfig) -> int:
     """Batch events for ~100 points per run, so short runs still draw a curve."""
     steps = config.epochs * math.ceil(_train_size(config) / config.batch_size)
@@ -846,9 +854,7 @@ def run_experiment(study: Study, data, seeds=(0,), on_run_end: Callable | None =
         raise ConfigError(f"Repeat each run over 1 to {MAX_SEEDS} seeds (got {len(seeds)}).")
     runs = planned_runs(study, seeds)
     if progress is not None:
-        progress.plan([(f"{v.group + ' · ' if v.group else ''}{v.label}"
-                        + (f" · seed {s}" if len(seeds) > 1 else ""), estimate_seconds(v, study.track_test_loss))
-                       for v, s in runs])
+        progress.plan(run_plan(study, seeds))
     rows: list[RunRow] = []
     cancelled = False
     for index, (variant, seed) in enumerate(runs):
