@@ -8,17 +8,23 @@ for the job to end and then reruns the script. Training uses real MNIST
 Each test has its own run store (MNIST_LAB_RUNS), hence its own job queue.
 """
 import json
+import os
 import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import mnist_data_dir
 from mnist_core.config import OPTIMIZERS, TrainConfig
 from mnist_core.runs import RunStore
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def mnist_data_dir() -> Path:
+    """As tests/conftest.py: $MNIST_DATA_DIR, else ../shared/mnist beside the repository."""
+    return Path(os.environ.get("MNIST_DATA_DIR") or REPO_ROOT.parent / "shared" / "mnist")
+
 APP = str(REPO_ROOT / "app.py")
 ALL_PAGES = sorted(p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "pages").glob("*.py"))
 
