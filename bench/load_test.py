@@ -228,8 +228,7 @@ def read_train_state(view: PageView) -> TrainState:
     Reads the Train page's live view (ui/live_training.py) and, on other pages,
     the sidebar's compact status.
     """
-    texts = view.texts
-    joined = "\n".join(texts)
+    joined = _unescape("\n".join(view.texts))  # st.markdown text arrives with Markdown escapes ("91\\.2%")
     position = re.search(r"number (\d+) in line", joined)
     if "Waiting for a free training slot" in joined or "Queued" in joined:
         return TrainState(QUEUED, int(position.group(1)) if position else None)
