@@ -65,6 +65,7 @@ class Study:
     views: tuple[str, ...] = ()  # extra views: "templates", "parameters", "generalization", "test-loss", "metrics"
     reported: str = ""  # figures a known study reported, for the page to quote
     track_test_loss: bool = False  # also record the test loss after every epoch (overfitting)
+    curve_epochs: int = 0  # the loss overlay shows only this many first epochs (0 = all): where the lesson is
 
     @property
     def base(self) -> TrainConfig:
@@ -263,7 +264,10 @@ def family_takeaway(summaries: list[dict]) -> str:
     usable = sorted(_usable(summaries), key=lambda s: -s["test_accuracy"])
     if not usable:
         return generic_takeaway(summaries, "model")
-    ranking = " > ".join(f"{s['label']} {_pct(s['test_accuracy'])}" for s in usable)
+    ranking = f"{usable[0]['label']} {_pct(usable[0]['test_accuracy'])}"
+    for previous, s in zip(usable, usable[1:]):
+        tied = _pct(previous["test_accuracy"]) == _pct(s["test_accuracy"])
+        ranking += f" {'=' if tied else '>'} {s['label']} {_pct(s['test_accuracy'])}"
     fastest = min(usable, key=lambda s: s["train_seconds"])
     return (f"{ranking}. Fastest to train: {fastest['label']} ({fastest['train_seconds']:.1f} s)"
             f"{seed_noise_note(summaries)}.")
@@ -327,10 +331,11 @@ def _l2_sweep() -> Study:
             "weight toward zero after each step (gradient += L2 × weight).\n\n"
             "**What to expect:** a little L2 changes nothing; a lot of it flattens the templates, so the "
             "model becomes unsure of everything and its accuracy drops. Compare the templates below: "
-            "with strong L2 they fade to faint, smooth blobs. Here L2 is weight decay on standardized "
-            "pixels with the same number of images of every digit, so L2 = 1 mostly drains the model's "
-            "confidence; in the classic study the same number meant a stronger pull, which collapsed "
-            "the model to chance."))
+            "with strong L2 they fade to faint, smooth blobs.\n\n"
+            "In the classic study L2 = 1 collapsed the model to chance (10%). Expect a milder drop here: our pixels "
+            "are standardized and every digit has the same number of training images, so even strongly "
+            "shrunk templates still point the right way. Watch the accuracy drop and the model's "
+            "confidence drain instead."))
 
 
 def _activation() -> Study:
@@ -341,7 +346,7 @@ def _activation() -> Study:
     variants = _sweep("activation", ("relu", "tanh", "sigmoid"), base, lambda v: ACTIVATIONS[v])
     return Study(
         name="activation", title="Activation functions", knob="activation", knob_label="activation",
-        variants=tuple(variants), takeaway=activation_takeaway,
+        variants=tuple(variants), takeaway=activation_takeaway, curve_epochs=1,
         explanation=(
             "The same MLP (784-128-10) with three non-linearities between its layers: "
             "**ReLU** (max(0, x)), **Tanh** and **Sigmoid**. Every run starts from the same initial "

@@ -105,8 +105,8 @@ def test_a_tiny_experiment_runs_through_the_page(runs_dir):
     assert len(takeaway) == 1 and "L2 0.1" in takeaway[0] and "%" in takeaway[0]
     table = at.dataframe[-1].value
     assert list(table["L2 (weight decay)"]) == ["L2 0.1", "L2 0.0001"]
-    assert table["test accuracy %"].between(50, 100).all()
-    assert table["test accuracy %"].iloc[1] > table["test accuracy %"].iloc[0]  # less decay, better here
+    assert table["test acc. %"].between(50, 100).all()
+    assert table["test acc. %"].iloc[1] > table["test acc. %"].iloc[0]  # less decay, better here
     specs = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
     titles = json.dumps([spec.get("title") for spec in specs])
     assert "Final test accuracy" in titles and "Training loss" in titles

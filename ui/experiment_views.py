@@ -200,8 +200,20 @@ def draw_active(job: Job) -> None:
     row.button("Cancel", key="cancel_experiment", icon=":material/stop:", on_click=_cancel, args=(job.job_id,),
                disabled=stopping, width="content",
                help="Stop the current run now and start no more; finished runs are kept.")
+    if snapshot["current_batches"]:
+        st.altair_chart(live_loss_chart(snapshot["current_batches"], snapshot["current_label"] or ""),
+                        width="stretch")
     if snapshot["rows"]:
         draw_results(job.extra["study"], snapshot["rows"], live=True)
+
+
+def live_loss_chart(batches: list[dict], label: str) -> alt.Chart:
+    """The running run's training loss, step by step (wild losses clipped at the top)."""
+    data = pd.DataFrame([{"step": b["step"], "loss": min(b["loss"], LOSS_CAP)} for b in batches[-300:]
+                         if np.isfinite(b["loss"])], columns=["step", "loss"])
+    return alt.Chart(data).mark_line(strokeWidth=2, color=PALETTE[0]).encode(
+        x=alt.X("step:Q", title="step"), y=alt.Y("loss:Q", title=None, scale=alt.Scale(zero=True)),
+    ).properties(height=150, title=f"Now training: {label}")
 
 
 def _progress_text(snapshot: dict, stopping: bool) -> str:
@@ -238,15 +250,20 @@ def draw_results(study: ex.Study, rows: list[ex.RunRow], live: bool) -> None:
     summaries = ex.summarize(rows)
     if not live:
         st.success(plain(ex.takeaway(study, rows)), icon=":material/lightbulb:")
-    st.dataframe(results_table(study, summaries), hide_index=True, width="stretch")
+    table = results_table(study, summaries)
+    st.dataframe(table, hide_index=True, width="stretch", column_config=column_formats(table))
     left, right = st.columns(2)
     with left:
-        st.altair_chart(accuracy_bars(summaries), width="stretch")
+        # An explicit height: Streamlit's "content" height squeezes a layered chart with a discrete y axis.
+        st.altair_chart(accuracy_bars(summaries), width="stretch",
+                        height=bars_height(len(summaries), legend=len({x["group"] for x in summaries}) > 1))
     with right:
         groups = list(dict.fromkeys(r.group for r in rows))
+        focus = f" in the first {study.curve_epochs} epoch{'s' if study.curve_epochs > 1 else ''}" if (
+            study.curve_epochs) else ""
         for group in groups:
-            chart = loss_overlay([r for r in rows if r.group == group], title=(
-                f"Training loss · {group}" if group else "Training loss of each run"))
+            chart = loss_overlay([r for r in rows if r.group == group], epochs=study.curve_epochs, title=(
+                f"Training loss{focus} · {group}" if group else f"Training loss{focus}, each run"))
             if chart is not None:
                 st.altair_chart(chart, width="stretch")
     if "templates" in study.views:
@@ -267,7 +284,10 @@ def draw_results(study: ex.Study, rows: list[ex.RunRow], live: bool) -> None:
 
 
 def results_table(study: ex.Study, summaries: list[dict]) -> pd.DataFrame:
-    """The study's table: one line per knob value (mean over seeds), numbers a student can read."""
+    """The study's table: one line per knob value (mean over seeds), numbers a student can read.
+
+    Columns that say the same for every line (parameters of one model, "completed") are left out.
+    """
     repeated = any(s["seeds"] > 1 for s in summaries)
     reported = REPORTED.get(study.name, {})
     lines = []
@@ -276,26 +296,46 @@ def results_table(study: ex.Study, summaries: list[dict]) -> pd.DataFrame:
         if any(x["group"] for x in summaries):
             line["model"] = s["group"]
         line[study.knob_label] = s["label"]
-        line["test accuracy %"] = _percent(s["test_accuracy"])
+        line["test acc. %"] = _percent(s["test_accuracy"])
         if repeated:
-            line["± (std over seeds)"] = _percent(s["test_accuracy_std"])
+            line["± (std, seeds)"] = _percent(s["test_accuracy_std"])
         if reported:
             line["reported %"] = reported.get(s["value"])
         if study.name == "activation":
-            line["held-out loss after epoch 1"] = _round(s["first_epoch_val_loss"], 3)
-        line["final training loss"] = _round(s["final_train_loss"], 3)
-        line["final validation loss"] = _round(s["final_val_loss"], 3)
+            line["held-out loss, epoch 1"] = _round(s["first_epoch_val_loss"], 3)
+        line["train loss"] = _round(s["final_train_loss"], 3)
+        line["val. loss"] = _round(s["final_val_loss"], 3)
         if "metrics" in study.views:
             line["precision %"] = _percent(s["macro_precision"])
             line["recall %"] = _percent(s["macro_recall"])
         line["F1 %"] = _percent(s["macro_f1"])
         if "templates" in study.views:
-            line["mean confidence %"] = _percent(s["mean_confidence"])
-        line["train seconds"] = _round(s["train_seconds"], 2)
+            line["confidence %"] = _percent(s["mean_confidence"])
+        line["train s"] = _round(s["train_seconds"], 2)
         line["parameters"] = s["parameters"]
         line["status"] = s["status"]
         lines.append(line)
-    return pd.DataFrame(lines)
+    table = pd.DataFrame(lines)
+    for column in ("parameters", "status"):
+        if column in table and table[column].nunique(dropna=False) <= 1 and (
+                column != "status" or set(table[column]) <= {"completed"}):
+            table = table.drop(columns=column)
+    return table
+
+
+def column_formats(table: pd.DataFrame) -> dict:
+    """Fixed decimals per kind of column (94.0, not 94), thousands separators for parameters."""
+    formats = {}
+    for column in table.columns:
+        if column.endswith("%") or column.startswith("±"):
+            formats[column] = st.column_config.NumberColumn(format="%.1f")
+        elif "loss" in column:
+            formats[column] = st.column_config.NumberColumn(format="%.3f")
+        elif column == "train s":
+            formats[column] = st.column_config.NumberColumn(format="%.2f")
+        elif column == "parameters":
+            formats[column] = st.column_config.NumberColumn(format="localized")
+    return formats
 
 
 def _percent(value) -> float | None:
@@ -320,7 +360,7 @@ def accuracy_bars(summaries: list[dict]) -> alt.LayerChart:
         "text": "diverged" if s["status"] == "diverged" else _pct_text(s["test_accuracy"])} for s in summaries])
     order = list(data["run"])
     groups = list(dict.fromkeys(data["group"]))
-    y = alt.Y("run:N", sort=order, title=None, axis=alt.Axis(labelLimit=220))
+    y = alt.Y("run:N", sort=order, title=None, axis=alt.Axis(labelLimit=220, labelOverlap=False))
     base = alt.Chart(data).encode(y=y)
     bars = base.mark_bar().encode(
         x=alt.X("accuracy:Q", title="test accuracy", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
@@ -331,36 +371,45 @@ def accuracy_bars(summaries: list[dict]) -> alt.LayerChart:
     layers = [bars, labels]
     if any(s["seeds"] > 1 for s in summaries):
         layers.append(base.mark_rule(color="#1B1F24").encode(x="low:Q", x2="high:Q"))
-    height = max(120, 28 * len(data))
-    return alt.layer(*layers).properties(height=height, title="Final test accuracy")
+    return alt.layer(*layers).properties(height=26 * max(len(data), 2), title="Final test accuracy")
+
+
+def bars_height(bars: int, legend: bool = False) -> int:
+    """Pixels for the accuracy bars: 26 px a bar plus title and axis (and a legend below)."""
+    return 100 + 26 * max(bars, 2) + (40 if legend else 0)
 
 
 def _pct_text(value) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
 
-def loss_overlay(rows: list[ex.RunRow], title: str) -> alt.Chart | None:
-    """Training loss of each run on a shared epoch axis (first seed only; wild losses clipped)."""
+def loss_overlay(rows: list[ex.RunRow], title: str, epochs: int = 0) -> alt.Chart | None:
+    """Training loss of each run on a shared epoch axis (first seed only; wild losses clipped).
+
+    With `epochs`, only the first that many epochs are drawn.
+    """
     first_seed = min(r.seed for r in rows)
     data = []
     for row in rows:
         if row.seed != first_seed or not row.history:
             continue
         for point in curve_rows(row.history, row.steps_per_epoch, max_points=150):
-            if point["metric"] == "loss" and point["split"] == "training":
+            if point["metric"] == "loss" and point["split"] == "training" and (
+                    not epochs or point["epoch"] <= epochs):
                 data.append({"run": row.label, "epoch": point["epoch"], "loss": min(point["value"], LOSS_CAP)})
     if not data:
         return None
     runs = list(dict.fromkeys(d["run"] for d in data))
+    top = max(d["loss"] for d in data)  # the cap, or less when every run stays below it
     chart = alt.Chart(pd.DataFrame(data)).mark_line(strokeWidth=2).encode(
         x=alt.X("epoch:Q", title="epoch", scale=alt.Scale(domainMin=0, nice=False)),
-        y=alt.Y("loss:Q", title=None, scale=alt.Scale(domain=[0, LOSS_CAP], clamp=True)),
+        y=alt.Y("loss:Q", title=None, scale=alt.Scale(domain=[0, top], clamp=True, nice=True)),
         color=alt.Color("run:N", title=None, sort=runs,
                         scale=alt.Scale(domain=runs, range=[PALETTE[i % len(PALETTE)] for i in range(len(runs))]),
                         legend=alt.Legend(orient="right", labelLimit=160)),
         tooltip=[alt.Tooltip("run:N"), alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip("loss:Q", format=".3f")])
-    return chart.properties(height=220, title=alt.TitleParams(
-        title, subtitle=f"losses above {LOSS_CAP:.1f} are drawn at the top edge"))
+    subtitle = f"losses above {LOSS_CAP:.1f} are drawn at the top edge" if top >= LOSS_CAP else ""
+    return chart.properties(height=220, title=alt.TitleParams(title, subtitle=subtitle))
 
 
 def epoch_curves(rows: list[ex.RunRow], other: str, title: str) -> alt.Chart:
@@ -391,15 +440,21 @@ def epoch_curves(rows: list[ex.RunRow], other: str, title: str) -> alt.Chart:
 
 
 def parameters_chart(summaries: list[dict]) -> alt.LayerChart:
-    """Test accuracy against parameter count (log scale): what each extra parameter buys."""
-    data = pd.DataFrame([{"run": s["label"], "parameters": s["parameters"], "accuracy": s["test_accuracy"]}
+    """Test accuracy against parameter count (log scale), one colour per number of hidden layers."""
+    data = pd.DataFrame([{"run": s["label"], "parameters": s["parameters"], "accuracy": s["test_accuracy"],
+                          "layers": (f"{len(s['value'])} hidden layer{'s' if len(s['value']) > 1 else ''}"
+                                     if isinstance(s["value"], tuple) else "")}
                          for s in summaries if s["parameters"] and s["test_accuracy"] is not None])
+    kinds = sorted(set(data["layers"])) if len(data) else []
     base = alt.Chart(data).encode(
         x=alt.X("parameters:Q", title="parameters (log scale)", scale=alt.Scale(type="log")),
         y=alt.Y("accuracy:Q", title="test accuracy", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
         tooltip=["run:N", alt.Tooltip("parameters:Q", format=","), alt.Tooltip("accuracy:Q", format=".1%")])
-    points = base.mark_point(filled=True, size=90, color=PALETTE[0])
-    labels = base.mark_text(align="left", dx=8, dy=-6).encode(text="run:N")
+    points = base.mark_point(filled=True, size=110).encode(
+        color=alt.Color("layers:N", title=None, scale=alt.Scale(domain=kinds, range=PALETTE[:len(kinds)]),
+                        legend=alt.Legend(orient="bottom-right") if len(kinds) > 1 else None),
+        shape=alt.Shape("layers:N", legend=None))
+    labels = base.mark_text(align="left", dx=9, dy=-7).encode(text="run:N")
     return alt.layer(points, labels).properties(height=280, title="Accuracy against parameter count")
 
 
