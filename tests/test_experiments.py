@@ -287,7 +287,7 @@ def test_every_takeaway_survives_a_partial_experiment():
 
 def test_seed_noise_note_only_with_repeats():
     assert ex.seed_noise_note([{"seeds": 1, "test_accuracy_std": None}]) == ""
-    assert "±1.0 points" in ex.seed_noise_note([{"seeds": 3, "test_accuracy_std": 0.01}])
+    assert "typically ±1.0 points" in ex.seed_noise_note([{"label": "a", "seeds": 3, "test_accuracy_std": 0.01}])
 
 
 # --- command line -------------------------------------------------------------------

@@ -202,7 +202,7 @@ def draw_active(job: Job) -> None:
                help="Stop the current run now and start no more; finished runs are kept.")
     if snapshot["current_batches"]:
         st.altair_chart(live_loss_chart(snapshot["current_batches"], snapshot["current_label"] or ""),
-                        width="stretch")
+                        width="stretch", height=210)
     if snapshot["rows"]:
         draw_results(job.extra["study"], snapshot["rows"], live=True)
 
@@ -259,8 +259,8 @@ def draw_results(study: ex.Study, rows: list[ex.RunRow], live: bool) -> None:
                         height=bars_height(len(summaries), legend=len({x["group"] for x in summaries}) > 1))
     with right:
         groups = list(dict.fromkeys(r.group for r in rows))
-        focus = f" in the first {study.curve_epochs} epoch{'s' if study.curve_epochs > 1 else ''}" if (
-            study.curve_epochs) else ""
+        focus = ("" if not study.curve_epochs else " in the first epoch" if study.curve_epochs == 1
+                 else f" in the first {study.curve_epochs} epochs")
         for group in groups:
             chart = loss_overlay([r for r in rows if r.group == group], epochs=study.curve_epochs, title=(
                 f"Training loss{focus} · {group}" if group else f"Training loss{focus}, each run"))
@@ -357,6 +357,7 @@ def accuracy_bars(summaries: list[dict]) -> alt.LayerChart:
     data = pd.DataFrame([{
         "run": _run_name(s), "group": s["group"] or "all", "accuracy": s["test_accuracy"] or 0.0,
         "low": s["test_accuracy_min"], "high": s["test_accuracy_max"],
+        "label_x": max(s["test_accuracy_max"] or 0.0, s["test_accuracy"] or 0.0),
         "text": "diverged" if s["status"] == "diverged" else _pct_text(s["test_accuracy"])} for s in summaries])
     order = list(data["run"])
     groups = list(dict.fromkeys(data["group"]))
@@ -367,7 +368,8 @@ def accuracy_bars(summaries: list[dict]) -> alt.LayerChart:
         color=alt.Color("group:N", title=None, legend=None if len(groups) == 1 else alt.Legend(orient="bottom"),
                         scale=alt.Scale(domain=groups, range=PALETTE[:len(groups)])),
         tooltip=[alt.Tooltip("run:N"), alt.Tooltip("accuracy:Q", format=".1%", title="test accuracy")])
-    labels = base.mark_text(align="left", dx=4).encode(x="accuracy:Q", text="text:N")
+    # Right of the bar, or of its min-max whisker when runs were repeated over seeds.
+    labels = base.mark_text(align="left", dx=4).encode(x="label_x:Q", text="text:N")
     layers = [bars, labels]
     if any(s["seeds"] > 1 for s in summaries):
         layers.append(base.mark_rule(color="#1B1F24").encode(x="low:Q", x2="high:Q"))
