@@ -4,6 +4,7 @@ A bar chart and a table (precision, recall, F1, support) on the test set, the
 validation accuracy of each digit after every epoch, and a digit-by-digit
 comparison with a second run.
 """
+import numpy as np
 import streamlit as st
 
 from mnist_core.metrics import confusion_matrix, per_class_accuracy
@@ -53,9 +54,10 @@ if other is not None:
         shown = (accuracy, other_accuracy) if measure == "Accuracy" else (1 - accuracy, 1 - other_accuracy)
         st.altair_chart(compare_runs_chart(*shown, f"This run: {run.info.name}", f"Second: {other.name}",
                                            measure.lower()), width="stretch")
-        gains = other_accuracy - accuracy
-        best = int(gains.argmax())
-        st.markdown(f"The second run gains most on digit **{best}** ({100 * gains[best]:+.1f} points) "
-                    f"and is {100 * (other_accuracy.mean() - accuracy.mean()):+.2f} points apart on average.")
+        gains, average = other_accuracy - accuracy, other_accuracy.mean() - accuracy.mean()
+        biggest = int(np.abs(gains).argmax())
+        st.markdown(f"On average the second run reads a digit {100 * abs(average):.1f} points "
+                    f"{'better' if average >= 0 else 'worse'} than this one; the biggest difference is on "
+                    f"digit **{biggest}** ({100 * gains[biggest]:+.1f} points for the second run).")
     elif loaded is not None:
         st.warning("The second run has no test predictions on this test set, so it cannot be compared.")

@@ -177,7 +177,7 @@ def test_weights_page_shows_the_first_layer_activations_and_histograms(runs, arc
     layers = {"softmax": 1, "mlp": 2, "cnn": 4}[arch]
     assert headings.count(" weights · mean ") == layers  # one histogram per weighted layer
     if arch == "softmax":
-        assert at.multiselect(key="templates_compare").value == [runs["softmax-l2"].run_id]
+        assert at.multiselect(key=f"templates_compare-{runs[arch].run_id}").value == [runs["softmax-l2"].run_id]
         assert "**L2 = 0.01**" in headings and "**L2 = 0**" in headings
     if arch == "mlp":
         assert at.slider(key="units_count").value == 64

@@ -111,7 +111,7 @@ def per_class_history_chart(epochs: list[dict]) -> alt.Chart:
     )
     last = frame[frame["epoch"] == frame["epoch"].max()] if len(frame) else frame
     ends = alt.Chart(last).mark_text(align="left", dx=8, fontSize=14, fontWeight="bold").encode(
-        x="epoch:Q", y="accuracy:Q", text="digit:N", color=alt.Color("digit:N", scale=DIGIT_COLOURS, legend=None))
+        x="epoch:Q", y="accuracy:Q", text="digit:N", color=alt.Color("digit:N", scale=DIGIT_COLOURS))
     lines = base.mark_line(point=alt.OverlayMarkDef(size=60), strokeWidth=2.5).add_params(highlight)
     return _big_fonts((lines + ends).properties(height=360))
 
@@ -159,7 +159,7 @@ def activation_chart(activation: LayerActivation) -> alt.Chart:
     )
     chart = bars
     if is_output:  # value labels above positive bars and below negative ones
-        label_format = ".0%" if is_probability else ".1f"
+        label_format = ".1%" if is_probability else ".1f"
         text = alt.Chart(frame).mark_text(fontSize=13).encode(x=x, y=y, text=alt.Text("value:Q", format=label_format))
         chart = alt.layer(bars, text.transform_filter("datum.value >= 0").mark_text(fontSize=13, dy=-9),
                           text.transform_filter("datum.value < 0").mark_text(fontSize=13, dy=10))

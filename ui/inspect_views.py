@@ -131,11 +131,11 @@ def show_softmax_templates(run: InspectedRun) -> None:
     defaults = [r.run_id for l2, r in sorted(by_l2.items()) if l2 != run.info.config.l2][:2]
     labels = {r.run_id: run_label(r) for r in others}
     compare = st.multiselect("Compare with other softmax runs (pick ones with different L2)", list(labels),
-                             default=defaults, format_func=labels.get, key="templates_compare",
+                             default=defaults, format_func=labels.get,
+                             key=f"templates_compare-{run.info.run_id}",  # fresh defaults for each run
                              max_selections=3) if others else []
     rows = [(run.info, run.loaded.model)]
-    for run_id in compare:
-        other = next(r for r in others if r.run_id == run_id)
+    for other in sorted((r for r in others if r.run_id in compare), key=lambda r: r.config.l2):
         loaded = load_run(other, with_model=True)
         if loaded is not None:
             rows.append((other, loaded.model))
