@@ -113,7 +113,7 @@ def tile_grid(tiles: list[np.ndarray], columns: int, scale: int = 1, gap: int = 
               background=(255, 255, 255)) -> Image.Image:
     """Equal-sized RGB tiles (H, W, 3) laid out in rows of `columns`, each upscaled by `scale`.
 
-    With `labels`, each tile gets one line of text below it.
+    With `labels`, each tile gets its text below it (lines separated by "\\n").
 
     >>> tile_grid([np.zeros((2, 2, 3), np.uint8)] * 3, columns=2, scale=2, gap=1).size
     (9, 9)
@@ -123,7 +123,8 @@ def tile_grid(tiles: list[np.ndarray], columns: int, scale: int = 1, gap: int = 
     height, width = tiles[0].shape[0] * scale, tiles[0].shape[1] * scale
     columns = max(1, min(columns, len(tiles)))
     rows = -(-len(tiles) // columns)
-    label_height = int(label_size * 1.35) if labels else 0
+    lines = max((label.count("\n") + 1 for label in labels), default=0) if labels else 0
+    label_height = int(lines * label_size * 1.3) if labels else 0
     sheet = Image.new("RGB", (columns * width + (columns - 1) * gap,
                               rows * (height + label_height) + (rows - 1) * gap), background)
     draw = ImageDraw.Draw(sheet) if labels else None
@@ -133,7 +134,8 @@ def tile_grid(tiles: list[np.ndarray], columns: int, scale: int = 1, gap: int = 
         x, y = column * (width + gap), row * (height + label_height + gap)
         sheet.paste(Image.fromarray(upscale(tile, scale)), (x, y))
         if labels:
-            draw.text((x + width / 2, y + height + 1), labels[i], fill=(20, 20, 20), font=text_font, anchor="ma")
+            draw.multiline_text((x + width / 2, y + height + 2), labels[i], fill=(20, 20, 20), font=text_font,
+                                anchor="ma", align="center", spacing=2)
     return sheet
 
 
@@ -422,12 +424,12 @@ def confidence_text(probability: float) -> str:
 
 
 def mistake_caption(true_label: int, predicted_label: int, confidence: float) -> str:
-    """The short text under a mistake tile, e.g. '9 → 4 · 97%'.
+    """The two lines under a contact-sheet tile (plain ASCII words: Pillow's font has no arrows).
 
     >>> mistake_caption(9, 4, 0.973)
-    '9 → 4 · 97%'
+    '9 read as 4\n97% sure'
     """
-    return f"{true_label} → {predicted_label} · {confidence_text(confidence)}"
+    return f"{true_label} read as {predicted_label}\n{confidence_text(confidence)} sure"
 
 
 def contact_sheet(images, mistakes: Mistakes, columns: int = 10, scale: int = 3,
@@ -440,7 +442,7 @@ def contact_sheet(images, mistakes: Mistakes, columns: int = 10, scale: int = 3,
                               float(mistakes.confidence[i])) for i in range(count)]
     if not tiles:
         return tile_grid([], columns)
-    return tile_grid(tiles, columns, scale=scale, gap=6, labels=labels, label_size=max(11, 5 * scale))
+    return tile_grid(tiles, columns, scale=scale, gap=10, labels=labels, label_size=max(11, 4 * scale + 1))
 
 
 def confusion_matrix_picture(cm: np.ndarray, cell: int = 56) -> Image.Image:
@@ -472,8 +474,8 @@ def confusion_matrix_picture(cm: np.ndarray, cell: int = 56) -> Image.Image:
                       fill=(255, 255, 255) if dark else (20, 20, 20))
         draw.text((margin - 8, margin + t * cell + cell / 2), str(t), font=number_font, anchor="rm", fill=(20, 20, 20))
         draw.text((margin + t * cell + cell / 2, margin - 6), str(t), font=number_font, anchor="mb", fill=(20, 20, 20))
-    draw.text((margin, 4), "predicted →", font=title_font, fill=(80, 80, 80))
-    draw.text((4, margin - 10), "true ↓", font=title_font, fill=(80, 80, 80), anchor="lb")
+    draw.text((margin, 4), "predicted digit", font=title_font, fill=(80, 80, 80))
+    draw.text((4, margin - 10), "true", font=title_font, fill=(80, 80, 80), anchor="lb")
     return picture
 
 

@@ -280,7 +280,7 @@ def test_contact_sheet_has_one_captioned_tile_per_mistake():
     mistakes = misclassified(Y_TRUE, PROBABILITIES)
     sheet = look.contact_sheet(images, mistakes, columns=2, scale=2)
     one_row = look.contact_sheet(images, mistakes.filter(true_label=4), columns=2, scale=2)
-    assert sheet.size[0] == 2 * 56 + 6 and sheet.size[1] > 2 * one_row.size[1]
+    assert sheet.size[0] == 2 * 56 + 10 and sheet.size[1] > 2 * one_row.size[1]
     capped = look.contact_sheet(images, mistakes, columns=2, scale=2, max_tiles=1)
     assert capped.size == one_row.size
 
