@@ -5,6 +5,10 @@
     per_class_heatmap(epochs)              validation accuracy of each digit after each epoch
     class_counts_chart(train, test)        how many images of each digit the dataset holds
 
+For views that redraw twice a second, `training_curves_spec` and
+`per_class_heatmap_spec` give the same charts as (data, Vega-Lite spec) for
+`st.vega_lite_chart`: the spec is built by Altair once per shape and cached.
+
 Rows come from mnist_core.history (`curve_rows`, `per_class_rows`), already
 downsampled to a few hundred points: an Altair chart of 20k rows takes ~150 ms
 to draw, too slow for a view that refreshes twice a second. Colours are the
@@ -12,6 +16,9 @@ Okabe-Ito palette (colour-blind safe), the same as .streamlit/config.toml's.
 Show a chart with `st.altair_chart(chart, width="stretch")`.
 """
 from __future__ import annotations
+
+import functools
+import json
 
 import altair as alt
 import pandas as pd
@@ -32,10 +39,13 @@ def _y_encoding(metric: str, title: str | None = None) -> alt.Y:
     return alt.Y("value:Q", title=title, scale=alt.Scale(zero=True))
 
 
-def _epoch_axis(data: pd.DataFrame) -> alt.X:
-    """Epochs on x; whole-epoch ticks once a run spans two epochs or more (else 0.1-epoch ticks crowd)."""
-    span = float(data["epoch"].max()) if len(data) else 0.0
-    axis = alt.Axis(tickMinStep=1, format="d") if span >= 2 else alt.Axis(format="~g")
+def _whole_epoch_ticks(data: pd.DataFrame) -> bool:
+    """Whole-epoch ticks once a run spans two epochs or more (before that, 0.1-epoch ticks are useful)."""
+    return bool(len(data)) and float(data["epoch"].max()) >= 2
+
+
+def _epoch_axis(whole_epoch_ticks: bool) -> alt.X:
+    axis = alt.Axis(tickMinStep=1, format="d") if whole_epoch_ticks else alt.Axis(format="~g")
     return alt.X("epoch:Q", title="epoch", scale=alt.Scale(domainMin=0, nice=False), axis=axis)
 
 
@@ -55,23 +65,26 @@ def _with_hover(lines: alt.Chart, base: alt.Chart, colour: alt.Color, tooltip: l
     return alt.layer(lines, rule, points)
 
 
-def training_curves_chart(rows: list[dict], metric: str, height: int = 300,
-                          title: str | None = None) -> alt.LayerChart:
-    """Training and validation curves of one metric ("loss" or "accuracy") of one run.
+def _spec(template: alt.TopLevelMixin) -> str:
+    return json.dumps(template.to_dict())
 
-    `rows` are mnist_core.history.curve_rows(...): x is the epoch (fractional
-    while an epoch runs). Training is the running average over recent batches
-    (a line); validation is measured at each epoch's end (a line with dots).
-    """
-    data = pd.DataFrame([r for r in rows if r["metric"] == metric],
-                        columns=["epoch", "step", "metric", "split", "value"])
+
+# --- training curves ---------------------------------------------------------------------------
+
+def training_curves_frame(rows: list[dict], metric: str) -> pd.DataFrame:
+    """The rows of one metric, as the curves chart reads them."""
+    return pd.DataFrame([r for r in rows if r["metric"] == metric], columns=["epoch", "step", "metric", "split", "value"])
+
+
+def _training_curves_template(metric: str, whole_epoch_ticks: bool, height: int, title: str | None) -> alt.LayerChart:
+    """The curves chart without its data (layers take the top-level data)."""
     colour = alt.Color("split:N", title=None,
                        scale=alt.Scale(domain=list(SPLIT_COLOURS), range=list(SPLIT_COLOURS.values())),
                        # Inside the plot, in the corner the curve leaves empty: a falling loss
                        # ends low on the right, a rising accuracy ends high on the right.
                        legend=alt.Legend(orient="top-right" if metric == "loss" else "bottom-right",
                                          fillColor="white", padding=6, cornerRadius=4))
-    base = alt.Chart(data).encode(x=_epoch_axis(data), y=_y_encoding(metric))
+    base = alt.Chart().encode(x=_epoch_axis(whole_epoch_ticks), y=_y_encoding(metric))
     tooltip = [alt.Tooltip("split:N", title="data"), alt.Tooltip("epoch:Q", title="epoch", format=".2f"),
                alt.Tooltip("step:Q", title="step"),
                alt.Tooltip("value:Q", title=metric, format=_value_format(metric))]
@@ -80,6 +93,35 @@ def training_curves_chart(rows: list[dict], metric: str, height: int = 300,
         color=colour)
     chart = alt.layer(_with_hover(lines, base, colour, tooltip, "epoch"), dots)
     return chart.properties(height=height, title=title or METRIC_TITLES[metric])
+
+
+def training_curves_chart(rows: list[dict], metric: str, height: int = 300,
+                          title: str | None = None) -> alt.LayerChart:
+    """Training and validation curves of one metric ("loss" or "accuracy") of one run.
+
+    `rows` are mnist_core.history.curve_rows(...): x is the epoch (fractional
+    while an epoch runs). Training is the running average over recent batches
+    (a line); validation is measured at each epoch's end (a line with dots).
+    """
+    data = training_curves_frame(rows, metric)
+    return _training_curves_template(metric, _whole_epoch_ticks(data), height, title).properties(data=data)
+
+
+@functools.lru_cache(maxsize=16)
+def _training_curves_spec(metric: str, whole_epoch_ticks: bool, height: int, title: str | None) -> str:
+    return _spec(_training_curves_template(metric, whole_epoch_ticks, height, title))
+
+
+def training_curves_spec(rows: list[dict], metric: str, height: int = 300,
+                         title: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """The same chart as training_curves_chart, as (data, Vega-Lite spec) for st.vega_lite_chart.
+
+    For views that redraw twice a second: building an Altair chart costs 60-100 ms
+    of Python, time a training thread in the same process waits for (the GIL).
+    The spec is built once per shape and cached; only the data changes.
+    """
+    data = training_curves_frame(rows, metric)
+    return data, json.loads(_training_curves_spec(metric, _whole_epoch_ticks(data), height, title))
 
 
 def runs_overlay_chart(rows: list[dict], metric: str, split: str = "validation", height: int = 320,
@@ -95,12 +137,45 @@ def runs_overlay_chart(rows: list[dict], metric: str, split: str = "validation",
     colour = alt.Color("run:N", title=None, sort=runs,
                        scale=alt.Scale(domain=runs, range=[PALETTE[i % len(PALETTE)] for i in range(len(runs))]),
                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400))
-    base = alt.Chart(data).encode(x=_epoch_axis(data), y=_y_encoding(metric))
+    base = alt.Chart(data).encode(x=_epoch_axis(_whole_epoch_ticks(data)), y=_y_encoding(metric))
     tooltip = [alt.Tooltip("run:N"), alt.Tooltip("epoch:Q", format=".2f"),
                alt.Tooltip("value:Q", title=f"{split} {metric}", format=_value_format(metric))]
     lines = base.mark_line(strokeWidth=2, point=split == "validation").encode(color=colour)
     default_title = f"{split.capitalize()} {metric} of the chosen runs"
     return _with_hover(lines, base, colour, tooltip, "epoch").properties(height=height, title=title or default_title)
+
+
+def per_class_frame(epochs: list[dict]) -> pd.DataFrame:
+    """Rows (epoch, digit, accuracy) of the heatmap."""
+    return pd.DataFrame(per_class_rows(epochs), columns=["epoch", "digit", "accuracy"])
+
+
+def _heatmap_shape(data: pd.DataFrame) -> tuple[float, bool]:
+    """(lowest colour, whether cells get labels) for this data."""
+    low = float(data["accuracy"].min()) if len(data) else 0.0
+    # Most digits sit between 90% and 100%: start the colour scale near the
+    # worst cell so that differences between digits stay visible.
+    domain_low = min(0.9, round(low - 0.05, 1)) if low < 1 else 0.9
+    return domain_low, data["epoch"].nunique() <= 12  # more columns leave no room for labels
+
+
+def _per_class_template(domain_low: float, labelled: bool, height: int) -> alt.LayerChart:
+    domain = [domain_low, 1.0]
+    base = alt.Chart().encode(
+        x=alt.X("epoch:O", title="epoch", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("digit:O", title="digit", sort="ascending", axis=alt.Axis(labelOverlap=False)))
+    cells = base.mark_rect().encode(
+        color=alt.Color("accuracy:Q", title="accuracy",
+                        scale=alt.Scale(scheme=SEQUENTIAL_SCHEME, domain=domain, clamp=True),
+                        legend=alt.Legend(format="%")),
+        tooltip=[alt.Tooltip("digit:O"), alt.Tooltip("epoch:O"), alt.Tooltip("accuracy:Q", format=".1%")])
+    layers = [cells]
+    if labelled:
+        threshold = domain[0] + 0.6 * (domain[1] - domain[0])
+        layers.append(base.mark_text(fontSize=11).encode(
+            text=alt.Text("accuracy:Q", format=".0%"),
+            color=alt.condition(alt.datum.accuracy > threshold, alt.value("#1B1F24"), alt.value("white"))))
+    return alt.layer(*layers).properties(height=height, title="Validation accuracy of each digit")
 
 
 def per_class_heatmap(epochs: list[dict], height: int = 300) -> alt.LayerChart:
@@ -109,27 +184,19 @@ def per_class_heatmap(epochs: list[dict], height: int = 300) -> alt.LayerChart:
     Dark cells are digits the network still gets wrong; reading left to right
     shows which digits are learned first. `epochs` are the run's epoch events.
     """
-    data = pd.DataFrame(per_class_rows(epochs), columns=["epoch", "digit", "accuracy"])
-    low = float(data["accuracy"].min()) if len(data) else 0.0
-    # Most digits sit between 90% and 100%: start the colour scale near the
-    # worst cell so that differences between digits stay visible.
-    domain = [min(0.9, round(low - 0.05, 1)) if low < 1 else 0.9, 1.0]
-    base = alt.Chart(data).encode(
-        x=alt.X("epoch:O", title="epoch", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("digit:O", title="digit", sort="ascending", axis=alt.Axis(labelOverlap=False)))
-    cells = base.mark_rect().encode(
-        color=alt.Color("accuracy:Q", title="accuracy",
-                        scale=alt.Scale(scheme=SEQUENTIAL_SCHEME, domain=domain, clamp=True),
-                        legend=alt.Legend(format="%")),
-        tooltip=[alt.Tooltip("digit:O"), alt.Tooltip("epoch:O"), alt.Tooltip("accuracy:Q", format=".1%")])
-    n_epochs = data["epoch"].nunique()
-    layers = [cells]
-    if n_epochs <= 12:  # more columns leave no room for labels
-        threshold = domain[0] + 0.6 * (domain[1] - domain[0])
-        layers.append(base.mark_text(fontSize=11).encode(
-            text=alt.Text("accuracy:Q", format=".0%"),
-            color=alt.condition(alt.datum.accuracy > threshold, alt.value("#1B1F24"), alt.value("white"))))
-    return alt.layer(*layers).properties(height=height, title="Validation accuracy of each digit")
+    data = per_class_frame(epochs)
+    return _per_class_template(*_heatmap_shape(data), height).properties(data=data)
+
+
+@functools.lru_cache(maxsize=32)
+def _per_class_spec(domain_low: float, labelled: bool, height: int) -> str:
+    return _spec(_per_class_template(domain_low, labelled, height))
+
+
+def per_class_heatmap_spec(epochs: list[dict], height: int = 300) -> tuple[pd.DataFrame, dict]:
+    """per_class_heatmap as (data, Vega-Lite spec) for st.vega_lite_chart (see training_curves_spec)."""
+    data = per_class_frame(epochs)
+    return data, json.loads(_per_class_spec(*_heatmap_shape(data), height))
 
 
 def class_counts_chart(train_counts: list[int], test_counts: list[int] | None = None,

@@ -21,7 +21,7 @@ from mnist_core.history import (curve_rows, eta_seconds, exploded_loss, first_le
                                 steps_per_epoch)
 from mnist_core.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, Job, JobError
 
-from .charts import per_class_heatmap, training_curves_chart
+from .charts import per_class_heatmap_spec, training_curves_spec
 from .run_picker import SELECTED_RUN_KEY, load_run
 from .session import get_jobs, get_store, user_params, user_token
 
@@ -115,11 +115,13 @@ def draw_curves(history: dict, spe: int, chart_key: str = "") -> None:
         st.caption("The curves appear after the first few batches.")
         return
     left, right = st.columns(2)
-    left.altair_chart(training_curves_chart(rows, "loss"), width="stretch", key=f"loss_chart{chart_key}")
-    right.altair_chart(training_curves_chart(rows, "accuracy"), width="stretch", key=f"acc_chart{chart_key}")
+    # Cached Altair specs + fresh data: rebuilding Altair charts twice a second would take
+    # 0.1-0.2 s of Python each time, which the training thread would wait for (the GIL).
+    left.vega_lite_chart(*training_curves_spec(rows, "loss"), width="stretch", key=f"loss_chart{chart_key}")
+    right.vega_lite_chart(*training_curves_spec(rows, "accuracy"), width="stretch", key=f"acc_chart{chart_key}")
     epochs = history.get("epochs") or []
     if epochs and epochs[0].get("per_class_val_accuracy"):
-        st.altair_chart(per_class_heatmap(epochs), width="stretch", key=f"class_chart{chart_key}")
+        st.vega_lite_chart(*per_class_heatmap_spec(epochs), width="stretch", key=f"class_chart{chart_key}")
         learned = first_learned(epochs, 0.95)
         if learned and len(epochs) > 1:
             first_epoch = learned[0][1]
