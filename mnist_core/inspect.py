@@ -427,7 +427,7 @@ def mistake_caption(true_label: int, predicted_label: int, confidence: float) ->
     """The two lines under a contact-sheet tile (plain ASCII words: Pillow's font has no arrows).
 
     >>> mistake_caption(9, 4, 0.973)
-    '9 read as 4\n97% sure'
+    '9 read as 4\\n97% sure'
     """
     return f"{true_label} read as {predicted_label}\n{confidence_text(confidence)} sure"
 
