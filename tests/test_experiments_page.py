@@ -139,3 +139,19 @@ def test_cancelling_keeps_the_finished_runs_and_starts_no_more(runs_dir):
     rows = job.result
     assert len(rows) < 3 and all(row.status in ("completed", "stopped") for row in rows)
     assert len(RunStore(runs_dir).list(owner=USER)) == sum(row.status == "completed" for row in rows)
+
+
+def test_three_seeds_show_mean_and_spread(runs_dir):
+    at = choose_custom(open_page(), base="softmax", knob="lr", values="0.5, 0.01")
+    at.toggle(key="experiment_three_seeds").set_value(True).run()
+    assert any("6 runs" in text for text in texts(at.info))
+    at.button(key="run_experiment").click().run()
+    job = experiment_job()
+    assert job.extra["seeds"] == (0, 1, 2)
+    wait_for_end(job)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[-1].value
+    assert len(table) == 2 and table["± (std, seeds)"].notna().all()
+    assert "seed noise: typically" in texts(at.success)[0]
+    assert len(RunStore(runs_dir).list(owner=USER)) == 6
