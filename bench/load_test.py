@@ -169,44 +169,73 @@ def machine_busy_seconds() -> float:
 
 
 class Profiler:
-    """py-spy sampling the server's threads while the sessions run (optional: `--profile`)."""
+    """py-spy sampling the server while the sessions run (optional: `--profile`).
+
+    It records only the thread holding the GIL (`--gil`): the server is one Python
+    process, so at most one thread runs Python at a time, and the share of ticks
+    with a GIL holder says how close it is to its ceiling, whatever the cores.
+    """
+
+    RATE = 50  # samples per second
 
     def __init__(self, pid: int, output: Path):
         self.output = output
+        self.started = time.perf_counter()
+        self.seconds = 0.0
         py_spy = shutil.which("py-spy") or str(REPO / ".venv/bin/py-spy")
         if not Path(py_spy).exists():
             raise RuntimeError("--profile needs py-spy (pip install py-spy into .venv)")
-        self.process = subprocess.Popen([py_spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "50",
-                                         "--nonblocking", "--output", str(output)],
+        self.process = subprocess.Popen([py_spy, "record", "--pid", str(pid), "--format", "raw", "--rate",
+                                         str(self.RATE), "--gil", "--nonblocking", "--output", str(output)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop(self) -> None:
+        self.seconds = time.perf_counter() - self.started
         self.process.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
         try:
             self.process.wait(30)
         except subprocess.TimeoutExpired:
             self.process.kill()
 
-    def summary(self, top: int = 14) -> list[tuple[str, float]]:
-        """The project's functions (and a few known library hot spots) by share of busy samples, inclusive."""
+    def gil_share(self) -> float:
+        """Share of sampling ticks at which some thread held the GIL (an estimate: py-spy may skip ticks)."""
+        total = sum(int(line.rpartition(" ")[2]) for line in self.output.read_text().splitlines()
+                    if line.rpartition(" ")[2].isdigit()) if self.output.exists() else 0
+        return total / (self.RATE * self.seconds) if self.seconds else float("nan")
+
+    def summary(self, top: int = 8) -> list[tuple[str, float]]:
+        """What held the GIL, inclusive share of samples: the project's lines (pages, ui, mnist_core;
+        not the router's generic lines), then a few library hot spots (Altair's schema validation, ...)."""
         if not self.output.exists():
             return []
-        inclusive, total = {}, 0
-        interesting = ("pages/", "ui/", "mnist_core/", "altair", "vega_charts", "jsonschema", "pandas",
-                       "torch", "arrow", "script_runner", "pyarrow", "PIL")
+        inclusive, library, total = {}, dict.fromkeys(LIBRARY_HOT_SPOTS, 0), 0
         for line in self.output.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
             if not count.isdigit():
                 continue
             total += int(count)
-            seen = set()
-            for frame in stack.split(";"):
-                name = frame.strip()
-                if any(key in name for key in interesting) and name not in seen:
-                    seen.add(name)
-                    inclusive[name] = inclusive.get(name, 0) + int(count)
-        ranked = sorted(inclusive.items(), key=lambda item: -item[1])
-        return [(name, count / total) for name, count in ranked[:top]] if total else []
+            for name in {frame.strip() for frame in stack.split(";")}:
+                inclusive[name] = inclusive.get(name, 0) + int(count)
+            for label, key in LIBRARY_HOT_SPOTS.items():
+                if key in stack:
+                    library[label] += int(count)
+        if not total:
+            return []
+        ours = sorted(((n, c) for n, c in inclusive.items()
+                       if re.search(r"\((pages|ui|mnist_core)/|\((runs|train|home|draw)\.py:", n)),
+                      key=lambda item: -item[1])
+        return ([(name, count / total) for name, count in ours[:top]]
+                + [(label, count / total) for label, count in library.items() if count])
+
+
+# Library functions worth naming in the profile: what they stand for -> a frame to look for.
+LIBRARY_HOT_SPOTS = {
+    "Altair: validating chart specs (jsonschema)": "validate_jsonschema (altair",
+    "Altair: chart to dict (incl. validation)": "SchemaBase.to_dict (altair",
+    "Streamlit: altair_chart": "VegaChartsMixin.altair_chart",
+    "Streamlit: vega_lite_chart": "VegaChartsMixin.vega_lite_chart",
+    "training jobs (JobManager._run)": "JobManager._run (mnist_core/jobs.py",
+}
 
 
 # --- reading the pages ---------------------------------------------------------------
@@ -585,7 +614,8 @@ class Round:
     log_problems: list[str]
     training_window: tuple[float, float]
     costs: dict[str, tuple[float, float]]  # request -> (server CPU s, wall s), one at a time, after the round
-    profile: list[tuple[str, float]]  # (function, share of the server's busy samples), with --profile
+    profile: list[tuple[str, float]]  # (function, share of the server's GIL-holding samples), with --profile
+    gil_share: float | None  # share of the time some server thread held the GIL, with --profile
 
 
 async def warm_up(port: int, settings) -> None:
@@ -684,7 +714,7 @@ def run_round(n: int, settings) -> Round:
                                    and student.shown_name == student.run_name and not student.errors)
         return Round(n, students, started_seconds, warmup_seconds, rss_idle, rss_warm, rss_peak, rss_end,
                      end - origin, cpu, client_cpu, other_cpu, verdicts, server.log_problems(), window, costs,
-                     profiler.summary() if profiler else [])
+                     profiler.summary() if profiler else [], profiler.gil_share() if profiler else None)
     finally:
         server.stop()
         troubled = server.log_problems() or any(s.errors for s in students)
@@ -798,7 +828,8 @@ def print_round(result: Round, trace: bool = False) -> None:
         for name, (cpu, wall) in result.costs.items():
             print(f"    {name:<28} {1000 * cpu:6.0f} ms CPU · {1000 * wall:6.0f} ms")
     if result.profile:
-        print("  where the server's busy threads spent their time (py-spy, inclusive share of samples):")
+        print(f"  the server's GIL was held {100 * result.gil_share:.0f}% of the time (py-spy --gil); "
+              "what held it (inclusive share):")
         for name, share in result.profile:
             print(f"    {100 * share:5.1f}%  {name[:110]}")
     if result.log_problems:
