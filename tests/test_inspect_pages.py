@@ -7,7 +7,6 @@ finds them as "my runs". Every page is loaded for every architecture; what it sh
 is checked against mnist_core.metrics computed directly on the same run.
 """
 import json
-import os
 from pathlib import Path
 
 import numpy as np

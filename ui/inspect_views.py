@@ -102,7 +102,8 @@ def show_class_table(cm: np.ndarray, run_id: str) -> None:
                  column_config={"digit": "Digit", **percent,
                                 "support": st.column_config.NumberColumn("Test images", format="localized")})
     _download_row([
-        ("Table (PNG)", lambda: look.png_bytes(look.class_table_picture(precision_recall_f1(cm), per_class_accuracy(cm))),
+        ("Table (PNG)",
+         lambda: look.png_bytes(look.class_table_picture(precision_recall_f1(cm), per_class_accuracy(cm))),
          f"per-class-{run_id}.png", "image/png"),
         ("Table (CSV)", lambda: look.csv_text(rows), f"per-class-{run_id}.csv", "text/csv"),
     ], key="table")

@@ -80,7 +80,8 @@ def test_every_look_inside_page_opens_for_each_architecture(browser_page, app_se
     assert page.locator('[data-testid="stDataFrame"]').count() == 1
 
     page = open_inspect_page(browser_page, app_server, "weights", arch)
-    expected_first_tab = {"softmax": "Orange", "mlp": "units of the first hidden layer", "cnn": "filters of the first conv"}
+    expected_first_tab = {"softmax": "Orange", "mlp": "units of the first hidden layer",
+                          "cnn": "filters of the first conv"}
     assert page.get_by_text(re.compile(expected_first_tab[arch])).count() >= 1
     for tab, sign in (("One input through the network", "The model reads"), ("Weight histograms", "weights · mean")):
         page.get_by_role("tab", name=tab).click()
