@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from mnist_core import experiments as ex
-from mnist_core.config import ARCHITECTURES, OPTIMIZERS, ConfigError, TrainConfig
+from mnist_core.config import ARCHITECTURES, ConfigError, TrainConfig
 from mnist_core.history import CHANCE_LOSS, curve_rows, format_duration
 from mnist_core.inspect import colour_legend, diverging_rgb, symmetric_limit, tile_grid
 from mnist_core.jobs import CANCELLED, FAILED, QUEUED, Job, JobError
