@@ -204,6 +204,7 @@ class StreamlitSession:
         self.query_string = query_string
         self.timeout = timeout
         self.pages: dict[str, str] = {}  # page title (and url path) -> page_script_hash
+        self.page_titles: dict[str, str] = {}  # page_script_hash -> page title
         self.page_hash = ""  # the page currently shown
         self.auto_reruns: dict[str, float] = {}  # fragment id -> interval (s), as st.fragment(run_every=) asks
         self.view: PageView | None = None  # the last full page
@@ -211,7 +212,6 @@ class StreamlitSession:
         self._reader: asyncio.Task | None = None
         self._widget_states: dict[str, WidgetState] = {}
         self._run: dict | None = None  # the rerun we are waiting for
-        self.bytes_received = 0
 
     # --- connection --------------------------------------------------------
     async def connect(self) -> None:
@@ -289,7 +289,7 @@ class StreamlitSession:
         finally:
             run, self._run = self._run, None
         elapsed = time.perf_counter() - started
-        page = {h: t for t, h in self.pages.items()}.get(self.page_hash, page_name)
+        page = self.page_titles.get(self.page_hash, page_name)
         if run["fragment"] and self.view is not None:
             # The fragment's old elements are replaced by what it drew this time.
             kept = {p: e for p, e in self.view.elements.items() if self.view.fragments.get(p) != fragment_id}
@@ -314,7 +314,6 @@ class StreamlitSession:
     async def _read_forever(self) -> None:
         try:
             async for raw in self._ws:
-                self.bytes_received += len(raw)
                 message = ForwardMsg()
                 message.ParseFromString(raw)
                 self._handle(message)
@@ -330,6 +329,7 @@ class StreamlitSession:
         if kind == "navigation":
             for page in message.navigation.app_pages:
                 self.pages[page.page_name] = page.page_script_hash
+                self.page_titles[page.page_script_hash] = page.page_name
                 if page.url_pathname:
                     self.pages[page.url_pathname] = page.page_script_hash
             self.page_hash = message.navigation.page_script_hash or self.page_hash
