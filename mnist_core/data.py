@@ -231,8 +231,30 @@ def make_split(data: MnistData, val_fraction: float, subset: int, seed: int) -> 
     return Split(train_index=train_index, val_index=val_index.sort().values)
 
 
+def batch_count(n: int, batch_size: int) -> int:
+    """Batches in one epoch of n images.
+
+    A left-over smaller than half a batch joins the batch before it: a final
+    batch of one image takes a full-size step on a single example, which with
+    plain SGD could undo much of an epoch (54,001 images at batch 1,000 did).
+
+    >>> batch_count(54_000, 128), batch_count(54_001, 1000), batch_count(10, 4), batch_count(3, 8)
+    (422, 54, 3, 1)
+    """
+    full, rest = divmod(n, batch_size)
+    if full == 0:
+        return 1
+    return full + (1 if 2 * rest >= batch_size else 0)
+
+
 def iterate_batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
-    """Index tensors of one epoch, from a fresh seeded permutation (the last batch may be short)."""
+    """Index tensors of one epoch, from a fresh seeded permutation.
+
+    There are `batch_count(n, batch_size)` of them; the last may be up to half a
+    batch shorter or longer than the rest.
+    """
     order = torch.randperm(n, generator=generator)
-    for start in range(0, n, batch_size):
-        yield order[start:start + batch_size]
+    count = batch_count(n, batch_size)
+    for i in range(count):
+        stop = n if i == count - 1 else (i + 1) * batch_size
+        yield order[i * batch_size:stop]

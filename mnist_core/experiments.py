@@ -30,6 +30,7 @@ import numpy as np
 
 from .callbacks import Callback
 from .config import ACTIVATIONS, ARCHITECTURES, OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, parse_hidden
+from .data import batch_count
 
 # ---------------------------------------------------------------------------
 # What a study is made of
@@ -707,7 +708,7 @@ def _row_from_result(study: Study, index: int, variant: Variant, result, data, t
                  status=result.status, reason=result.reason, test_loss=result.test_loss,
                  train_seconds=result.train_seconds, parameters=result.parameters,
                  train_size=result.train_size, epochs_run=result.epochs_run, history=result.history,
-                 steps_per_epoch=max(1, math.ceil(result.train_size / result.config.batch_size)),
+                 steps_per_epoch=batch_count(result.train_size, result.config.batch_size),
                  test_loss_curve=list(test_curve))
     if epochs:
         row.first_epoch_train_loss = epochs[0]["train_loss"]
@@ -845,7 +846,7 @@ def run_plan(study: Study, seeds=(0,)) -> list[tuple[str, float]]:
 
 def _log_every(config: TrainConfig) -> int:
     """Batch events for ~100 points per run, so short runs still draw a curve."""
-    steps = config.epochs * math.ceil(_train_size(config) / config.batch_size)
+    steps = config.epochs * batch_count(_train_size(config), config.batch_size)
     return max(1, steps // 100)
 
 

@@ -12,18 +12,20 @@ import csv
 import io
 import math
 
+from .data import batch_count
+
 NUM_CLASSES = 10
 CHANCE_LOSS = math.log(NUM_CLASSES)  # cross-entropy of a model that guesses: ln 10 = 2.30
 MAX_CHART_POINTS = 300
 
 
 def steps_per_epoch(train_size: int, batch_size: int) -> int:
-    """Batches in one epoch (the last one may be short).
+    """Batches in one epoch (see mnist_core.data.batch_count).
 
     >>> steps_per_epoch(54_000, 128)
     422
     """
-    return max(1, math.ceil(train_size / max(batch_size, 1)))
+    return batch_count(train_size, max(batch_size, 1))
 
 
 def downsample(rows: list, max_points: int = MAX_CHART_POINTS) -> list:

@@ -20,7 +20,7 @@ from torch import nn
 
 from .callbacks import BatchEvent, Callback, EpochEvent
 from .config import OPTIMIZERS, ConfigError, TrainConfig
-from .data import NUM_CLASSES, MnistData, iterate_batches, make_split
+from .data import NUM_CLASSES, MnistData, batch_count, iterate_batches, make_split
 from .models import count_parameters, create_model
 
 STATUSES = ("completed", "stopped", "diverged", "early-stopped", "failed")
@@ -141,7 +141,7 @@ def fit(config: TrainConfig, data: MnistData, callbacks: list[Callback] | tuple 
                           f"({n_train:,} images): choose at most {n_train:,}.")
     model = create_model(config)
     optimizer = _make_optimizer(model, config)
-    steps_per_epoch = math.ceil(n_train / config.batch_size)
+    steps_per_epoch = batch_count(n_train, config.batch_size)
     total_steps = config.epochs * steps_per_epoch
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)

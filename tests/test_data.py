@@ -202,3 +202,9 @@ def test_real_mnist_loads_with_the_official_shapes_and_checksums(mnist):
     # The normalisation constants are MNIST's own training mean and std.
     assert mnist.train_x.mean().item() == pytest.approx(0.0, abs=1e-3)
     assert mnist.train_x.std().item() == pytest.approx(1.0, abs=1e-3)
+
+
+def test_a_small_leftover_joins_the_last_batch_instead_of_a_batch_of_one():
+    batches = list(iterate_batches(1001, 100, torch.Generator().manual_seed(0)))
+    assert [len(b) for b in batches] == [100] * 9 + [101]
+    assert sorted(torch.cat(batches).tolist()) == list(range(1001))
