@@ -39,7 +39,7 @@ st.page_link("pages/train.py", label="Start on the Train page", icon=":material/
 data = data_or_stop()
 # Side by side on a wide screen, one above the other on a narrow one.
 row = st.container(horizontal=True, gap="large")
-images, counts = row.container(width=480), row.container(width=400)
+images, counts = row.container(width=460), row.container(width=360)
 with images:
     st.subheader("The data")
     st.image(sample_grid(data.source, data.train_images, data.train_labels),

@@ -45,7 +45,7 @@ def _whole_epoch_ticks(data: pd.DataFrame) -> bool:
 
 
 def _epoch_axis(whole_epoch_ticks: bool) -> alt.X:
-    axis = alt.Axis(tickMinStep=1, format="d") if whole_epoch_ticks else alt.Axis(format="~g")
+    axis = alt.Axis(tickMinStep=1, format="d") if whole_epoch_ticks else alt.Axis(format="~g", tickCount=5)
     return alt.X("epoch:Q", title="epoch", scale=alt.Scale(domainMin=0, nice=False), axis=axis)
 
 

@@ -108,11 +108,12 @@ def draw_result_metrics(test_accuracy: float | None, val_accuracy: float | None,
                    help=f"The model has {parameters:,} weights and biases." if parameters else None, width="content")
 
 
-def draw_curves(history: dict, spe: int, chart_key: str = "") -> None:
+def draw_curves(history: dict, spe: int, chart_key: str = "", live: bool = False) -> None:
     """Loss and accuracy charts side by side, then the per-digit heatmap once an epoch is done."""
     rows = curve_rows(history, spe)
     if not rows:
-        st.caption("The curves appear after the first few batches.")
+        st.caption("The curves appear after the first few batches." if live else
+                   "No curves: the run ended before its first progress report (one every few batches).")
         return
     left, right = st.columns(2)
     # Cached Altair specs + fresh data: rebuilding Altair charts twice a second would take
@@ -128,7 +129,7 @@ def draw_curves(history: dict, spe: int, chart_key: str = "") -> None:
             firsts = ", ".join(str(d) for d, e in learned if e == first_epoch)
             st.caption(f"Digits above 95% after epoch {first_epoch}: {firsts}. "
                        f"{10 - len(learned)} digit(s) never reached 95% in this run.")
-    else:
+    elif live:
         st.caption("Each digit's validation accuracy appears here after the first epoch.")
 
 
@@ -201,7 +202,7 @@ def draw_active_job(job: Job) -> None:
                   help="End the run after the current batch; the weights learned so far are kept and saved.")
     history = {"batches": snapshot["batches"], "epochs": snapshot["epochs"]}
     spe = snapshot["info"].get("steps_per_epoch") or 1
-    draw_curves(history, spe, chart_key="_live")
+    draw_curves(history, spe, chart_key="_live", live=True)
 
 
 def draw_finished_job(job: Job) -> None:
