@@ -20,12 +20,14 @@ MAX_CHART_POINTS = 300
 
 
 def steps_per_epoch(train_size: int, batch_size: int) -> int:
-    """Batches in one epoch (see mnist_core.data.batch_count).
+    """Batches in one epoch, as the training loop counts them (data.batch_count).
 
-    >>> steps_per_epoch(54_000, 128)
-    422
+    >>> steps_per_epoch(54_000, 128), steps_per_epoch(54_001, 1000)
+    (422, 54)
     """
-    return batch_count(train_size, max(batch_size, 1))
+    from .data import batch_count  # imported here: data imports torch, the rest of this module does not
+
+    return batch_count(max(train_size, 1), max(batch_size, 1))
 
 
 def downsample(rows: list, max_points: int = MAX_CHART_POINTS) -> list:

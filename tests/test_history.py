@@ -66,6 +66,7 @@ def test_per_class_rows_and_first_learned():
 
 def test_steps_eta_and_duration():
     assert steps_per_epoch(54_000, 128) == math.ceil(54_000 / 128)
+    assert steps_per_epoch(54_001, 1000) == 54  # a left-over of one image joins the last batch, as in training
     assert steps_per_epoch(100, 1000) == 1
     assert eta_seconds(0, 100, 5.0) is None
     assert eta_seconds(50, 100, 5.0) == 5.0
