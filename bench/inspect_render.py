@@ -7,8 +7,9 @@ Two measurements:
   2. pages: the whole page script as the server runs it (AppTest), after a warm-up,
      for a softmax, an MLP and a CNN run saved in a temporary run store.
   3. (optional, --browser URL, with --keep-runs set to that app's run folder) the time
-     headless Chromium takes from choosing a run in a page's run picker until the page
-     is redrawn: server rerun, transfer, pictures decoded and charts drawn.
+     headless Chromium takes from choosing a run in a page's run picker (or opening a
+     weights tab) until the last change on the page: server rerun, transfer, pictures
+     decoded and charts drawn.
 
 The run has exactly 1,000 mistakes: the probabilities are real MNIST test labels with
 1,000 images (seeded) made wrong at random confidences; the models have the default
@@ -172,45 +173,75 @@ def save_runs(root: Path, data, probabilities: np.ndarray, tag: str) -> dict[str
     return ids
 
 
+WEIGHTS_TABS = {"weights: first layer": "What the first layer learned", "weights: one input": "One input through the network",
+                "weights: histograms": "Weight histograms"}
+PAGE_ROWS = ["mistakes", "confusion_matrix", "per_class", *WEIGHTS_TABS]
+
+
 def page_timings(root: Path, ids: dict[str, str], top_cell: tuple[int, int]) -> dict[tuple[str, str], float]:
-    """Median time of a rerun of each page script; the confusion page with its largest cell chosen."""
+    """Median time of a rerun of each page script (each tab of the weights page, which runs only
+    the open one); the confusion page with its largest cell chosen."""
     from streamlit.testing.v1 import AppTest
 
     os.environ["MNIST_LAB_RUNS"] = str(root)
     out = {}
-    for page in ("mistakes", "confusion_matrix", "per_class", "weights"):
+    for row in PAGE_ROWS:
+        page = "weights" if row in WEIGHTS_TABS else row
         for arch, run_id in ids.items():
             at = AppTest.from_file(str(REPO_ROOT / "pages" / f"{page}.py"), default_timeout=120)
             at.query_params["user"] = "benchuser01"
             at.session_state["selected_run_id"] = run_id
             if page == "confusion_matrix":  # include the chosen cell's gallery and average images
                 at.session_state["cm_cell"] = top_cell
+            if page == "weights":
+                at.session_state["weights_tab"] = WEIGHTS_TABS[row]
 
             def rerun():
                 at.run()
                 assert not at.exception, [e.value for e in at.exception]
-            out[(page, arch)] = timed(rerun, repeats=5)
+            out[(row, arch)] = timed(rerun, repeats=5)
     return out
 
 
-def browser_timings(url: str, tag: str) -> dict[tuple[str, str], float]:
-    """Seconds from choosing a bench run in a page's run picker until the page is redrawn.
+# In the page: remember when anything in the main area last changed (a MutationObserver).
+WATCH_CHANGES = """() => { window.__lastChange = performance.now();
+  new MutationObserver(() => { window.__lastChange = performance.now(); })
+    .observe(document.querySelector('[data-testid="stMain"]'),
+             {subtree: true, childList: true, attributes: true, characterData: true}); }"""
+# Settled: nothing changed for 500 ms, and every picture and chart on the first screen is ready
+# (off-screen pictures load lazily and charts in hidden tabs are drawn only when opened).
+SETTLED = """() => { const seen = e => e.offsetParent !== null && e.getBoundingClientRect().top < innerHeight;
+  return performance.now() - window.__lastChange > 500
+    && document.querySelectorAll('[data-stale="true"]').length === 0
+    && Array.from(document.images).filter(seen).every(i => i.complete)
+    && Array.from(document.querySelectorAll('[data-testid="stVegaLiteChart"]')).filter(seen)
+         .every(c => c.querySelector('svg, canvas')); }"""
 
-    "Redrawn" means: Streamlit has cleared every stale element of the rerun, and every
-    picture and chart on the first screen (1400x900) is loaded and drawn (headless Chromium).
-    The app at `url` must use the run folder given to --keep-runs.
+
+def _time_until_settled(page, action) -> float:
+    """Seconds from `action()` (a click) to the last change of the page it caused."""
+    page.wait_for_function(SETTLED, timeout=60000)
+    start = page.evaluate("() => performance.now()")
+    action()
+    page.wait_for_function(SETTLED, timeout=60000)
+    return (page.evaluate("() => window.__lastChange") - start) / 1000
+
+
+def browser_timings(url: str, tag: str) -> dict[tuple[str, str], float]:
+    """Seconds from choosing a bench run in a page's run picker (or opening a weights tab) until
+    the last change on the page: server rerun, transfer, pictures decoded and charts drawn.
+
+    Measured in headless Chromium at 1400x900; the app at `url` must use the run folder
+    given to --keep-runs.
     """
     import re
 
     from playwright.sync_api import sync_playwright
 
-    # What the viewer sees (the first screen): off-screen pictures load lazily and charts
-    # in hidden tabs are drawn only when the tab opens, so those are not waited for.
-    redrawn = ("() => { const seen = e => e.offsetParent !== null && e.getBoundingClientRect().top < innerHeight;"
-               " return document.querySelectorAll('[data-stale=\"true\"]').length === 0"
-               " && Array.from(document.images).filter(seen).every(i => i.complete)"
-               " && Array.from(document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')).filter(seen)"
-               ".every(c => c.querySelector('svg, canvas')); }")
+    def choose(page, arch):
+        page.get_by_role("combobox", name="Run to look at").click()
+        return lambda: page.get_by_role("option", name=re.compile(f"^bench {arch} {tag} ")).click()
+
     out = {}
     with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
         context = p.chromium.launch_persistent_context(profile, executable_path="/usr/bin/chromium", headless=True,
@@ -220,22 +251,23 @@ def browser_timings(url: str, tag: str) -> dict[tuple[str, str], float]:
         for name in ("mistakes", "confusion_matrix", "per_class", "weights"):
             page.goto(f"{url}/{name}?user=benchbrowser01")
             page.wait_for_selector("h1", timeout=60000)
-            page.wait_for_function(redrawn, timeout=60000)
+            page.evaluate(WATCH_CHANGES)
             for arch in ("softmax", "mlp", "cnn"):
                 times = []
                 for other in ("mlp" if arch != "mlp" else "cnn", arch) * 3:
-                    page.get_by_role("combobox", name="Run to look at").click()
-                    start = time.perf_counter()
-                    page.get_by_role("option", name=re.compile(f"^bench {other} {tag} ")).click()
-                    try:  # the rerun marks the old elements stale at once
-                        page.wait_for_function("() => document.querySelector('[data-stale=\"true\"]')",
-                                               timeout=2000, polling="raf")
-                    except Exception:  # noqa: BLE001  a very fast rerun may finish before the first poll
-                        pass
-                    page.wait_for_function(redrawn, timeout=60000, polling="raf")
+                    seconds = _time_until_settled(page, choose(page, other))
                     if other == arch:
-                        times.append(time.perf_counter() - start)
-                out[(name, arch)] = statistics.median(times)
+                        times.append(seconds)
+                out[("weights: first layer" if name == "weights" else name, arch)] = statistics.median(times)
+                if name == "weights":  # then each other tab, from the click on it
+                    first_tab = page.get_by_role("tab", name=WEIGHTS_TABS["weights: first layer"])
+                    for row, label in list(WEIGHTS_TABS.items())[1:]:
+                        tab_times = []
+                        for _ in range(3):
+                            _time_until_settled(page, first_tab.click)
+                            tab_times.append(_time_until_settled(page, page.get_by_role("tab", name=label).click))
+                        out[(row, arch)] = statistics.median(tab_times)
+                    _time_until_settled(page, first_tab.click)
         context.close()
     return out
 
@@ -267,13 +299,13 @@ def main() -> None:
         top = top_confusions(confusion_matrix(labels, probabilities.argmax(1)), k=1)[0]
         timings = page_timings(Path(folder), ids, (top["true"], top["predicted"]))
     print(f"\n{'whole page script (AppTest, warm caches), ms':50} {'softmax':>9} {'mlp':>9} {'cnn':>9}")
-    for page in ("mistakes", "confusion_matrix", "per_class", "weights"):
+    for page in PAGE_ROWS:
         print(f"{page:50} " + " ".join(f"{timings[(page, arch)]:9.1f}" for arch in ("softmax", "mlp", "cnn")))
 
     if args.browser:
         timings = browser_timings(args.browser, tag)
-        print(f"\n{'browser: choose the run until redrawn, s (median of 3)':50} {'softmax':>9} {'mlp':>9} {'cnn':>9}")
-        for page in ("mistakes", "confusion_matrix", "per_class", "weights"):
+        print(f"\n{'browser: choose the run until drawn, s (median of 3)':50} {'softmax':>9} {'mlp':>9} {'cnn':>9}")
+        for page in PAGE_ROWS:
             print(f"{page:50} " + " ".join(f"{timings[(page, arch)]:9.2f}" for arch in ("softmax", "mlp", "cnn")))
 
 

@@ -165,31 +165,45 @@ def test_per_class_page_has_chart_table_history_and_comparison(runs, arch):
 
 
 # ------------------------------------------------------------------ weights and activations
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Switch the weights page's tabs (only the open one runs) and rerun."""
+    at.session_state["weights_tab"] = label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 def test_weights_page_shows_the_first_layer_activations_and_histograms(runs, arch):
     at = open_page("weights", runs[arch].run_id)
     assert [t.label for t in at.tabs] == ["What the first layer learned", "One input through the network",
                                           "Weight histograms"]
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["The model reads"] in [str(d) for d in range(10)]
-    headings = " ".join(m.value for m in at.markdown)
-    layers = {"softmax": 1, "mlp": 2, "cnn": 4}[arch]
-    assert headings.count(" weights · mean ") == layers  # one histogram per weighted layer
+    text = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
     if arch == "softmax":
         assert at.multiselect(key=f"templates_compare-{runs[arch].run_id}").value == [runs["softmax-l2"].run_id]
-        assert "**L2 = 0.01**" in headings and "**L2 = 0**" in headings
+        assert "**L2 = 0.01**" in text and "**L2 = 0**" in text
     if arch == "mlp":
         assert at.slider(key="units_count").value == 64
-        assert "64 of the 64 units" in " ".join(c.value for c in at.caption)
+        assert "64 of the 64 units" in text
     if arch == "cnn":
-        assert "Conv layer 2 after ReLU (32 maps, 14×14)" in headings
-        assert "The 16 filters of the first conv layer" in " ".join(c.value for c in at.caption)
+        assert "The 16 filters of the first conv layer" in text
+    assert not at.metric  # the other tabs did not run
+
+    open_tab(at, "One input through the network")
+    assert {m.label: m.value for m in at.metric}["The model reads"] in [str(d) for d in range(10)]
+    if arch == "cnn":
+        assert "Conv layer 2 after ReLU (32 maps, 14×14)" in " ".join(m.value for m in at.markdown)
+
+    open_tab(at, "Weight histograms")
+    layers = {"softmax": 1, "mlp": 2, "cnn": 4}[arch]
+    assert " ".join(m.value for m in at.markdown).count(" weights · mean ") == layers  # one per weighted layer
 
 
 def test_weights_page_uses_the_drawing_when_there_is_one(runs):
     drawing = np.zeros((28, 28), np.float32)
     drawing[4:24, 13:15] = 1.0  # a "1"
-    at = open_page("weights", runs["cnn"].run_id, session={"last_drawing_28x28": drawing})
+    at = open_page("weights", runs["cnn"].run_id, session={"last_drawing_28x28": drawing,
+                                                           "weights_tab": "One input through the network"})
     assert at.radio(key="input_source").value == "Your drawing"
     assert "Your drawing" in [image.proto.imgs[0].caption for image in at.get("image")]
     at.radio(key="input_source").set_value("A test image").run()
