@@ -103,7 +103,7 @@ def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimi
     biases = [p for p in model.parameters() if p.dim() <= 1]
     groups = [{"params": weights, "weight_decay": config.l2}, {"params": biases, "weight_decay": 0.0}]
     if config.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=config.lr)
+        return torch.optim.Adam(groups, lr=config.lr, fused=True)  # fused: ~2x faster step on CPU
     momentum = config.momentum if config.optimizer == "momentum" else 0.0
     return torch.optim.SGD(groups, lr=config.lr, momentum=momentum)
 
