@@ -44,7 +44,7 @@ class Callback:
     """Base class: every hook does nothing. Override the ones you need."""
 
     def on_train_start(self, info: dict) -> None:
-        """info: total_steps, epochs, train_size, val_size, parameters."""
+        """info: total_steps, epochs, steps_per_epoch, train_size, val_size, parameters, model."""
 
     def on_batch_end(self, event: BatchEvent) -> None:
         pass
