@@ -413,7 +413,7 @@ def average_image(images, indices) -> np.ndarray | None:
 def confidence_text(probability: float) -> str:
     """A probability as a percentage that never claims a certainty it does not have.
 
-    Saved probabilities are float16, so anything above 99.9% is shown as such, not as 100%.
+    A softmax output is never exactly 1, so anything above 99.9% is shown as such, not as 100%.
 
     >>> [confidence_text(p) for p in (0.973, 0.9951, 1.0)]
     ['97%', '99.5%', '>99.9%']

@@ -6,7 +6,7 @@
         history.json              batch and epoch events
         metrics.json              summary + test metrics (accuracy, confusion matrix, ...)
         weights.pt                the model's state_dict (loaded with weights_only=True)
-        test_probabilities.npy    (n_test, 10) float16, for the mistakes and confusion pages
+        test_probabilities.npy    (n_test, 10) float32, for the mistakes and confusion pages
 
 Folder names are generated and checked against a strict pattern, never taken
 from user text. A run is written to a hidden temporary folder and renamed into
@@ -142,7 +142,7 @@ class RunStore:
             _write_json(temporary / "metrics.json", metrics)
             torch.save(result.model.state_dict(), temporary / "weights.pt")
             if result.test_probabilities is not None:
-                np.save(temporary / "test_probabilities.npy", result.test_probabilities.astype(np.float16))
+                np.save(temporary / "test_probabilities.npy", result.test_probabilities.astype(np.float32))
             os.rename(temporary, self.root / run_id)
         except OSError as error:
             shutil.rmtree(temporary, ignore_errors=True)

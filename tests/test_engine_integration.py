@@ -64,7 +64,7 @@ def test_the_reported_test_numbers_agree_with_each_other_and_survive_the_run_sto
     assert info.metrics["test"]["accuracy"] == pytest.approx(result.test_accuracy, abs=1e-6)
     loaded = store.load(info.run_id)
     reloaded = classification_summary(mnist.test_labels, loaded.test_probabilities)
-    assert reloaded["accuracy"] == pytest.approx(result.test_accuracy, abs=2e-3)  # float16 on disk
+    assert reloaded["accuracy"] == pytest.approx(result.test_accuracy, abs=1e-6)
     assert evaluate(loaded.model, mnist.test_x, mnist.test_labels)["accuracy"] == pytest.approx(
         result.test_accuracy, abs=1e-6)
     # Every digit is read correctly more often than not.

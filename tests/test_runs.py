@@ -55,7 +55,7 @@ def test_save_list_get_load_rename_delete_round_trip(store, result, synthetic):
     loaded = store.load(info.run_id)
     assert loaded.history == result.history
     assert loaded.test_probabilities.dtype == np.float32
-    assert np.allclose(loaded.test_probabilities, result.test_probabilities, atol=1e-3)  # saved as float16
+    assert np.array_equal(loaded.test_probabilities, result.test_probabilities)  # saved as float32, exactly
     assert not loaded.model.training
     assert torch.equal(predict_probabilities(loaded.model, synthetic.test_x),
                        predict_probabilities(result.model, synthetic.test_x))

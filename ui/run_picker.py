@@ -54,7 +54,8 @@ def pick_run(label: str = "Run", key: str = "run_picker", archs: tuple[str, ...]
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _load_run(run_id: str, with_model: bool, _stamp: float) -> LoadedRun:
+def _load_run(run_id: str, with_model: bool, stamp: float) -> LoadedRun:
+    # `stamp` (meta.json's mtime) is part of the cache key, so a renamed run is re-read.
     return get_store().load(run_id, with_model=with_model)
 
 

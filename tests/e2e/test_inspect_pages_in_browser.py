@@ -26,7 +26,7 @@ CHART = '[data-testid="stVegaLiteChart"]'
 def inspect_runs(app_server, mnist, tmp_path_factory):
     """{arch: (RunInfo, test probabilities as saved)} in the app's run folder (the app_server fixture's).
 
-    The probabilities are read back from the store (float16 on disk), as the pages read them.
+    The probabilities are read back from the store, as the pages read them.
     """
     # app_server made it with tmp_path_factory.mktemp("e2e-runs"): a numbered folder (plus a "current" link).
     folders = [f for f in tmp_path_factory.getbasetemp().glob("e2e-runs[0-9]*") if not f.is_symlink()]
