@@ -9,7 +9,7 @@ import streamlit as st
 
 from mnist_core.history import curve_rows, history_to_csv, steps_per_epoch
 from mnist_core.runs import RunStoreError
-from ui.charts import runs_overlay_chart
+from ui.charts import runs_overlay_spec
 from ui.live_training import outcome_sentence, plain
 from ui.run_picker import SELECTED_RUN_KEY, load_run, run_table_row, unique_labels
 from ui.session import get_store, user_token
@@ -60,7 +60,9 @@ for info in (r for r in visible if r.run_id in chosen):
         rows += [dict(row, run=labels[info.run_id]) for row in curve_rows(loaded.history, spe, max_points=200)]
 if rows:
     metric, split = metric_names[which or "validation accuracy"]
-    st.altair_chart(runs_overlay_chart(rows, metric, split), width="stretch")
+    # A cached spec + fresh data: every student opens this page, and building the chart with Altair
+    # on each visit was most of the page's server time (see ui/charts.py).
+    st.vega_lite_chart(*runs_overlay_spec(rows, metric, split), width="stretch", key="compare_chart")
 
 st.subheader("One run")
 by_id = {r.run_id: r for r in visible}

@@ -5,9 +5,10 @@
     per_class_heatmap(epochs)              validation accuracy of each digit after each epoch
     class_counts_chart(train, test)        how many images of each digit the dataset holds
 
-For views that redraw twice a second, `training_curves_spec` and
-`per_class_heatmap_spec` give the same charts as (data, Vega-Lite spec) for
-`st.vega_lite_chart`: the spec is built by Altair once per shape and cached.
+For views that redraw twice a second or that every student opens,
+`training_curves_spec`, `runs_overlay_spec` and `per_class_heatmap_spec` give
+the same charts as (data, Vega-Lite spec) for `st.vega_lite_chart`: the spec is
+built by Altair once per shape and cached, so a redraw only converts the data.
 
 Rows come from mnist_core.history (`curve_rows`, `per_class_rows`), already
 downsampled to a few hundred points: an Altair chart of 20k rows takes ~150 ms
@@ -65,8 +66,23 @@ def _with_hover(lines: alt.Chart, base: alt.Chart, colour: alt.Color, tooltip: l
     return alt.layer(lines, rule, points)
 
 
+def _without_empty_data(node):
+    """The spec without Altair's stand-in data ({"name": "empty"}: one empty row), recursively."""
+    if isinstance(node, list):
+        return [_without_empty_data(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {key: _without_empty_data(value) for key, value in node.items()
+            if not (key == "data" and value == {"name": "empty"}) and not (key == "datasets" and set(value) == {"empty"})}
+
+
 def _spec(template: alt.TopLevelMixin) -> str:
-    return json.dumps(template.to_dict())
+    """The Vega-Lite spec of a chart built without data, as JSON; st.vega_lite_chart adds the data.
+
+    Altair gives every data-less layer a one-empty-row dataset; left in, the layers would read
+    that row instead of the data (a stray "undefined" entry in the legend), so it is taken out.
+    """
+    return json.dumps(_without_empty_data(template.to_dict()))
 
 
 # --- training curves ---------------------------------------------------------------------------
@@ -124,25 +140,57 @@ def training_curves_spec(rows: list[dict], metric: str, height: int = 300,
     return data, json.loads(_training_curves_spec(metric, _whole_epoch_ticks(data), height, title))
 
 
-def runs_overlay_chart(rows: list[dict], metric: str, split: str = "validation", height: int = 320,
-                       title: str | None = None) -> alt.LayerChart:
-    """One line per run for one metric and split, to compare runs on a shared epoch axis.
-
-    `rows` are curve_rows(...) of several runs, each row with an added "run"
-    (a unique label). Only the rows of `metric` and `split` are drawn.
-    """
+def runs_overlay_frame(rows: list[dict], metric: str, split: str = "validation") -> pd.DataFrame:
+    """The rows of one metric and split, with each run's place in the list ("order": 0, 1, ...)."""
     data = pd.DataFrame([r for r in rows if r["metric"] == metric and r["split"] == split],
                         columns=["run", "epoch", "step", "metric", "split", "value"])
-    runs = list(dict.fromkeys(data["run"]))
-    colour = alt.Color("run:N", title=None, sort=runs,
-                       scale=alt.Scale(domain=runs, range=[PALETTE[i % len(PALETTE)] for i in range(len(runs))]),
+    order = {run: i for i, run in enumerate(dict.fromkeys(data["run"]))}
+    return data.assign(order=data["run"].map(order).astype("int64"))
+
+
+def _runs_overlay_template(metric: str, split: str, whole_epoch_ticks: bool, height: int,
+                           title: str | None) -> alt.LayerChart:
+    """The overlay chart without its data. The run names are not in it: the colours follow each
+    run's "order" (the first run gets the palette's first colour), so one spec serves any runs."""
+    colour = alt.Color("run:N", title=None, sort=alt.EncodingSortField("order", op="min"),
+                       scale=alt.Scale(range=PALETTE),
                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400))
-    base = alt.Chart(data).encode(x=_epoch_axis(_whole_epoch_ticks(data)), y=_y_encoding(metric))
+    base = alt.Chart().encode(x=_epoch_axis(whole_epoch_ticks), y=_y_encoding(metric))
     tooltip = [alt.Tooltip("run:N"), alt.Tooltip("epoch:Q", format=".2f"),
                alt.Tooltip("value:Q", title=f"{split} {metric}", format=_value_format(metric))]
     lines = base.mark_line(strokeWidth=2, point=split == "validation").encode(color=colour)
     default_title = f"{split.capitalize()} {metric} of the chosen runs"
     return _with_hover(lines, base, colour, tooltip, "epoch").properties(height=height, title=title or default_title)
+
+
+def runs_overlay_chart(rows: list[dict], metric: str, split: str = "validation", height: int = 320,
+                       title: str | None = None) -> alt.LayerChart:
+    """One line per run for one metric and split, to compare runs on a shared epoch axis.
+
+    `rows` are curve_rows(...) of several runs, each row with an added "run"
+    (a unique label). Only the rows of `metric` and `split` are drawn; runs keep
+    the order of `rows` in the legend and the palette's colours in that order.
+    """
+    data = runs_overlay_frame(rows, metric, split)
+    return _runs_overlay_template(metric, split, _whole_epoch_ticks(data), height, title).properties(data=data)
+
+
+@functools.lru_cache(maxsize=32)
+def _runs_overlay_spec(metric: str, split: str, whole_epoch_ticks: bool, height: int, title: str | None) -> str:
+    return _spec(_runs_overlay_template(metric, split, whole_epoch_ticks, height, title))
+
+
+def runs_overlay_spec(rows: list[dict], metric: str, split: str = "validation", height: int = 320,
+                      title: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """runs_overlay_chart as (data, Vega-Lite spec) for st.vega_lite_chart.
+
+    Run history draws this chart on every visit: building it with Altair (and
+    validating it against the Vega-Lite schema) cost about 50 ms of server CPU per
+    page load, most of the page's cost when a class loads it at once. The spec
+    is built once per shape and cached; only the data changes.
+    """
+    data = runs_overlay_frame(rows, metric, split)
+    return data, json.loads(_runs_overlay_spec(metric, split, _whole_epoch_ticks(data), height, title))
 
 
 def per_class_frame(epochs: list[dict]) -> pd.DataFrame:
