@@ -117,26 +117,61 @@ def _how_to_fix(root: Path) -> str:
             "or run once on a machine with internet so that MNIST can be downloaded.")
 
 
-def download_mnist(root: Path, progress: Callable[[str], None] | None = None) -> None:
-    """Download MNIST through torchvision, reporting progress; DataError when offline."""
+def missing_files(data_dir: str | os.PathLike | None = None) -> list[str]:
+    """The MNIST files not (yet) in the data folder, e.g. before a first download.
+
+    >>> missing_files("/nowhere")[:1]
+    ['train-images-idx3-ubyte']
+    """
+    raw = resolve_data_dir(data_dir) / "MNIST" / "raw"
+    return [name for name in MNIST_FILES if not (raw / name).is_file()]
+
+
+def _fetch(raw: Path, archive: str, md5: str) -> None:
+    """One MNIST archive from the first torchvision mirror that answers, unpacked into `raw`."""
     import contextlib
     import io
+
+    from torchvision.datasets import MNIST
+    from torchvision.datasets import utils as download_utils
+
+    raw.mkdir(parents=True, exist_ok=True)
+    errors = []
+    for mirror in MNIST.mirrors:
+        try:
+            # torchvision prints to stdout; keep the CLI's stdout for its one JSON line.
+            with contextlib.redirect_stdout(io.StringIO()):
+                download_utils.download_and_extract_archive(f"{mirror}{archive}", download_root=str(raw),
+                                                            filename=archive, md5=md5, remove_finished=True)
+            return
+        except Exception as error:  # URLError, RuntimeError (bad checksum), OSError ...
+            errors.append(error)
+    raise errors[-1]
+
+
+def download_mnist(root: Path, progress: Callable[[str], None] | None = None) -> None:
+    """Download the missing MNIST files from torchvision's mirrors, one progress line per file.
+
+    Files already present are kept. Raises DataError (with how to fix it) when offline.
+    """
     import sys
 
     from torchvision.datasets import MNIST
 
     say = progress or (lambda text: print(text, file=sys.stderr))
+    raw = Path(root) / "MNIST" / "raw"
+    wanted = [(archive, md5) for archive, md5 in MNIST.resources if not (raw / archive.removesuffix(".gz")).is_file()]
     say(f"Downloading MNIST (about 11 MB) into {root} ...")
-    captured = io.StringIO()
-    try:
-        # torchvision prints its own tqdm bars on stderr; keep them visible on the CLI.
-        with contextlib.redirect_stdout(captured):
-            for train in (True, False):
-                MNIST(root=str(root), train=train, download=True)
-                say(f"Downloaded the {'training' if train else 'test'} set.")
-    except Exception as error:  # torchvision raises RuntimeError / URLError / OSError
-        raise DataError(f"MNIST is not in {root} and could not be downloaded "
-                        f"(no internet? {type(error).__name__}). {_how_to_fix(root)}") from None
+    for number, (archive, md5) in enumerate(wanted, start=1):
+        name = archive.removesuffix(".gz")
+        say(f"File {number} of {len(wanted)}: {name} ({MNIST_FILES[name][1] / 1e6:.2f} MB unpacked) ...")
+        try:
+            _fetch(raw, archive, md5)
+        except Exception as error:
+            raise DataError(f"MNIST is not in {root} and could not be downloaded "
+                            f"(no internet? {type(error).__name__}). {_how_to_fix(root)}") from None
+        say(f"File {number} of {len(wanted)}: {name} done.")
+    say("MNIST is downloaded.")
 
 
 def load_mnist(data_dir: str | os.PathLike | None = None, download: bool = True,
@@ -148,7 +183,7 @@ def load_mnist(data_dir: str | os.PathLike | None = None, download: bool = True,
     """
     root = resolve_data_dir(data_dir)
     raw = root / "MNIST" / "raw"
-    missing = [n for n in MNIST_FILES if not (raw / n).is_file()]
+    missing = missing_files(root)
     if missing and download:
         download_mnist(root, progress)
     elif missing:

@@ -277,8 +277,8 @@ def _announce(job: Job) -> None:
     if job.run_info is not None:
         st.session_state[SELECTED_RUN_KEY] = job.run_info.run_id
         accuracy = job.run_info.test_accuracy
-        st.toast(f"Run saved: {job.run_info.name}" + (f" ({100 * accuracy:.1f}% test accuracy)" if accuracy is not None
-                                                       else ""), icon=":material/save:")
+        st.toast(plain(f"Run saved: {job.run_info.name}" + (f" ({100 * accuracy:.1f}% test accuracy)"
+                                                             if accuracy is not None else "")), icon=":material/save:")
 
 
 def _compact_status(job: Job) -> None:

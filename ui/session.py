@@ -7,15 +7,20 @@ tensors and the JobManager. Private to a user: their token, kept in the URL
 from __future__ import annotations
 
 import secrets
+import threading
+from pathlib import Path
 
 import streamlit as st
 
-from mnist_core.data import DataError, MnistData, load_mnist, resolve_data_dir
+from mnist_core.data import DataError, MnistData, download_mnist, load_mnist, missing_files, resolve_data_dir
 from mnist_core.jobs import JobManager
 from mnist_core.runs import RunStore, resolve_runs_dir
 
 USER_PARAM = "user"
 USER_KEY = "user_token"  # session_state copy of the token
+STAND_IN_KEY = "use_stand_in"  # session_state: True when this user chose the offline stand-in dataset
+DATA_ERROR_KEY = "mnist_error"  # session_state: why MNIST could not be loaded (not retried at every rerun)
+STAND_IN_LABEL = "small stand-in dataset"
 
 
 def user_token() -> str:
@@ -50,7 +55,9 @@ def user_params() -> dict[str, str]:
 
 @st.cache_resource(show_spinner=False)
 def _load_mnist_once(data_dir: str) -> MnistData:
-    return load_mnist(data_dir, download=True)
+    # Never downloads: a download shows its progress on the page (_download_with_progress), and
+    # anything drawn inside a cached function would be replayed on every later cache hit.
+    return load_mnist(data_dir, download=False)
 
 
 @st.cache_resource(show_spinner=False)
@@ -59,31 +66,88 @@ def _load_stand_in_once() -> MnistData:
     return load_sklearn_digits()
 
 
+@st.cache_resource(show_spinner=False)
+def _download_lock() -> threading.Lock:
+    return threading.Lock()
+
+
+def _download_with_progress(root: Path) -> None:
+    """A first start with internet: download MNIST into `root`, one line per file on the page."""
+    from .live_training import plain
+
+    with _download_lock():  # two first visitors at once: the second waits, then finds the files
+        if not missing_files(root):
+            return
+        with st.status("Downloading MNIST (about 11 MB), once for everyone…", expanded=True) as status:
+            try:
+                download_mnist(root, progress=lambda text: st.text(text))
+            except DataError:
+                status.update(label="MNIST could not be downloaded.", state="error", expanded=False)
+                raise
+            status.update(label=plain(f"MNIST downloaded into {root}."), state="complete", expanded=False)
+
+
 def use_stand_in() -> bool:
     """Whether this session chose the small offline stand-in dataset."""
-    return bool(st.session_state.get("use_stand_in"))
+    return bool(st.session_state.get(STAND_IN_KEY))
 
 
 def get_data() -> MnistData:
-    """The dataset, loaded once for every session. Raises DataError with a plain message."""
+    """The dataset, loaded once for every session. Raises DataError with a plain message.
+
+    When the MNIST files are missing (a first start), they are downloaded first, with
+    the progress shown in the current container.
+    """
     if use_stand_in():
         return _load_stand_in_once()
-    return _load_mnist_once(str(resolve_data_dir()))
+    root = resolve_data_dir()
+    if missing_files(root):
+        _download_with_progress(root)
+    return _load_mnist_once(str(root))
+
+
+def _choose_stand_in(chosen: bool) -> None:
+    st.session_state[STAND_IN_KEY] = chosen
+    st.session_state.pop(DATA_ERROR_KEY, None)
+
+
+def explain_missing_data(message: str, key: str = "data") -> None:
+    """Why MNIST cannot be loaded (with how to fix it), and the way on without it: the stand-in."""
+    from .live_training import plain
+
+    st.error(f"**MNIST is not available.** {plain(message)}", icon=":material/cloud_off:")
+    st.info(f"No internet? You can still train, look inside and draw with a {STAND_IN_LABEL}: scikit-learn's "
+            "1,797 hand-written 8×8 digits, upscaled to 28×28. It needs no download; accuracies will be "
+            "lower than on MNIST.", icon=":material/school:")
+    with st.container(horizontal=True):
+        st.button("Use the small stand-in dataset", key=f"use_stand_in_button_{key}", type="primary",
+                  on_click=_choose_stand_in, args=(True,))
+        # MNIST is not retried at every rerun (that would try the network at every click): only here.
+        st.button("Try MNIST again", key=f"retry_mnist_button_{key}", on_click=_choose_stand_in, args=(False,),
+                  help="Press once the four files are in the folder or the internet is back. A changed "
+                       "MNIST_DATA_DIR takes effect when the app is restarted.")
+
+
+def stand_in_badge() -> None:
+    """While this user trains on the stand-in, say so on every page, with the way back to MNIST."""
+    st.badge(STAND_IN_LABEL.capitalize(), icon=":material/science:", color="orange")
+    st.caption("scikit-learn's 1,797 8×8 digits, upscaled to 28×28 (1,437 for training, 360 for testing), "
+               "not MNIST's 70,000: accuracies are lower than on MNIST.")
+    st.button("Use MNIST instead", key="leave_stand_in", type="tertiary", icon=":material/swap_horiz:",
+              on_click=_choose_stand_in, args=(False,))
 
 
 def data_or_stop() -> MnistData:
     """The dataset, or an explanation on the page (and st.stop()) when it cannot be loaded."""
-    try:
-        with st.spinner("Loading MNIST into memory…"):
-            return get_data()
-    except DataError as error:
-        st.error(f"**MNIST is not available.** {error}")
-        st.info("No internet? You can still explore the app with a small stand-in: scikit-learn's "
-                "1,797 hand-written 8×8 digits, upscaled to 28×28. Results will be lower than on MNIST.")
-        if st.button("Use the small stand-in dataset", key="use_stand_in_button"):
-            st.session_state["use_stand_in"] = True
-            st.rerun()
-        st.stop()
+    message = None if use_stand_in() else st.session_state.get(DATA_ERROR_KEY)
+    if message is None:
+        try:
+            with st.spinner("Loading MNIST into memory…"):
+                return get_data()
+        except DataError as error:
+            message = st.session_state[DATA_ERROR_KEY] = str(error)
+    explain_missing_data(message)
+    st.stop()
 
 
 @st.cache_resource(show_spinner=False)

@@ -19,10 +19,12 @@ import streamlit as st
 from mnist_core.config import (ACTIVATIONS, ARCHITECTURES, BATCH_SIZE_RANGE, DEFAULT_HIDDEN, EPOCHS_RANGE,
                                HIDDEN_SIZE_RANGE, LR_RANGE, OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig,
                                parse_hidden)
+from mnist_core.data import DataError
 from mnist_core.jobs import JobError
 
-from .live_training import sidebar_status
-from .session import get_jobs, user_params, user_token
+from .live_training import plain, sidebar_status
+from .session import (DATA_ERROR_KEY, explain_missing_data, get_jobs, stand_in_badge, use_stand_in, user_params,
+                      user_token)
 
 DEFAULTS = TrainConfig()
 _FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
@@ -217,7 +219,7 @@ def read_config() -> TrainConfig | None:
     try:
         config = config_from_values(values)
     except ConfigError as error:
-        st.error(str(error))
+        st.error(plain(str(error)))  # it may quote what the user typed
         st.session_state[CONFIG_KEY], st.session_state[CONFIG_ERROR_KEY] = None, str(error)
         return None
     st.session_state[CONFIG_KEY], st.session_state[CONFIG_ERROR_KEY] = config, None
@@ -242,11 +244,15 @@ def start_training(config: TrainConfig, name: str = "") -> bool:
     try:
         job = get_jobs().submit_training(config, get_data(), owner=user_token(), name=name.strip() or None,
                                          fit_kwargs={"log_every": log_every_for(config)})
-    except (JobError, ConfigError) as error:
-        st.error(str(error))
+    except DataError as error:
+        st.session_state[DATA_ERROR_KEY] = str(error)
+        explain_missing_data(str(error), key="train")
         return False
-    except Exception as error:  # noqa: BLE001  e.g. DataError: a message, not a traceback
-        st.error(f"Training could not start: {error}")
+    except (JobError, ConfigError) as error:
+        st.error(plain(str(error)))  # the message may quote a run name the user typed
+        return False
+    except Exception as error:  # noqa: BLE001  a message, not a traceback
+        st.error(plain(f"Training could not start: {error}"))
         return False
     st.session_state["watched_job"] = job.job_id
     return True
@@ -266,6 +272,8 @@ def render_sidebar(on_train_page: bool = False) -> TrainConfig | None:
     """
     sidebar = st.sidebar
     with sidebar:
+        if use_stand_in():
+            stand_in_badge()
         actions = st.container()
         status = st.container()
         st.text_input("Run name", key=RUN_NAME_KEY, max_chars=60, placeholder="optional",
