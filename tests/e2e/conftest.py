@@ -9,6 +9,7 @@
     open_app      open_app(page, "train") loads /train and waits for the sidebar's Train button.
 
 The tests here are marked `e2e`; they are skipped when Chromium or Playwright is missing.
+They share one server and its run store; test_draw_in_browser.py runs first, while the store is empty.
 """
 from __future__ import annotations
 
@@ -49,6 +50,15 @@ def _answers(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+# The browser tests share one server and so one run store. This one covers a class's first
+# day (no model yet: the Draw page offers to train one), so it must run before any test saves a run.
+NEEDS_EMPTY_RUN_STORE = "test_draw_in_browser.py"
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.path.name != NEEDS_EMPTY_RUN_STORE)  # stable: the rest keep their order
 
 
 @pytest.hookimpl(hookwrapper=True)
