@@ -85,9 +85,11 @@ def cmd_train(args) -> int:
 
     config = config_from_args(args)
     data = _load_data(args.data_dir)
+    store = RunStore(args.out)
+    store.check_writable()  # a read-only folder is said now, not after the training
     result = fit(config, data, callbacks=[PrintProgress()])
     print(f"{result.status}: {result.reason}", file=sys.stderr)
-    info = RunStore(args.out).save(result, name=args.name, owner="cli", test_labels=data.test_labels)
+    info = store.save(result, name=args.name, owner="cli", test_labels=data.test_labels)
     summary = {k: result.summary()[k] for k in ("status", "reason", "test_accuracy", "val_accuracy",
                                                 "train_accuracy", "epochs_run", "train_seconds")}
     summary["run_dir"] = str(info.path)

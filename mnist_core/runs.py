@@ -146,14 +146,27 @@ class RunStore:
             os.rename(temporary, self.root / run_id)
         except OSError as error:
             shutil.rmtree(temporary, ignore_errors=True)
-            raise RunStoreError(f"Could not save the run in {self.root}: {error.strerror or error}. "
-                                "Check that the folder is writable and the disk is not full "
-                                f"(the folder is set by {RUNS_ENV}).") from None
+            raise self._cannot_save(error) from None
         except BaseException:
             # Any other failure (a pickling error, Ctrl-C) must not leave a half-written folder either.
             shutil.rmtree(temporary, ignore_errors=True)
             raise
         return self.get(run_id)
+
+    def _cannot_save(self, error: OSError) -> RunStoreError:
+        return RunStoreError(f"Could not save the run in {self.root}: {error.strerror or error}. "
+                             "Check that the folder is writable and the disk is not full "
+                             f"(the folder is set by {RUNS_ENV}).")
+
+    def check_writable(self) -> None:
+        """RunStoreError now, rather than after a long training, if no run can be saved here."""
+        probe = self.root / f".write-test-{secrets.token_hex(3)}"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe.mkdir()
+            probe.rmdir()
+        except OSError as error:
+            raise self._cannot_save(error) from None
 
     def _update_meta(self, run_id: str, **changes) -> None:
         path = self._run_path(run_id) / "meta.json"

@@ -28,6 +28,7 @@ from .session import get_jobs, get_store, user_params, user_token
 REFRESH_SECONDS = 0.5  # the live chart: 0.5 s costs ~6% of training speed; 0.25 s costs 30%
 SIDEBAR_REFRESH_SECONDS = 1.0  # the sidebar's compact status needs less
 TRAIN_PAGE = "pages/train.py"
+RUN_SAVED_WHEN_IT_ENDS = "It joins the run history when it ends."
 ANNOUNCED_KEY = "announced_job_id"  # session_state: the finished job already announced with a toast
 
 STATUS_STYLE = {  # status -> (st function name, icon)
@@ -291,6 +292,8 @@ def _compact_status(job: Job) -> None:
         st.progress(min(max(fraction, 0.0), 1.0), text=text.split(" · about")[0])
     if job.active:
         st.page_link(TRAIN_PAGE, label="Watch it live", icon=":material/monitoring:", query_params=user_params())
+        # Until then it is not in the run history, so no page can rename or delete a run mid-training.
+        st.caption(RUN_SAVED_WHEN_IT_ENDS)
 
 
 @st.fragment(run_every=SIDEBAR_REFRESH_SECONDS)
