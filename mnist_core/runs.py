@@ -37,6 +37,13 @@ DEFAULT_RUNS_DIR = "./runs"
 RUN_ID_PATTERN = re.compile(r"^\d{8}-\d{6}-[a-z0-9-]{1,20}-[0-9a-f]{6}$")
 MAX_NAME_LENGTH = 60
 FILES = ("meta.json", "config.json", "history.json", "metrics.json", "weights.pt")
+# Numbers the pages read from a run's files. A run folder may have been edited or forged, so
+# anything else there is damage, found here rather than as a traceback in a chart or a table.
+METRIC_NUMBERS = ("test_accuracy", "test_loss", "val_accuracy", "train_accuracy", "epochs_run", "steps",
+                  "best_epoch", "train_seconds", "total_seconds", "parameters", "train_size")
+EVENT_NUMBERS = {"batches": ("step", "epoch", "total_steps", "loss", "running_accuracy", "examples_per_second"),
+                 "epochs": ("step", "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")}
+LATEST_TIME = 253_402_300_799  # 9999-12-31 23:59:59 UTC: later dates cannot be shown
 
 
 class RunStoreError(RuntimeError):
@@ -92,6 +99,35 @@ class LoadedRun:
 
 def _write_json(path: Path, data) -> None:
     path.write_text(json.dumps(data, indent=1, default=float))
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_metrics(metrics: dict, run_id: str) -> None:
+    for key in METRIC_NUMBERS:
+        if metrics.get(key) is not None and not _is_number(metrics[key]):
+            raise RunStoreError(f"The metrics.json of run {run_id} is damaged ({key} is not a number).")
+
+
+def _check_history(history, run_id: str) -> None:
+    """RunStoreError unless every event holds numbers where the charts read numbers."""
+    damaged = RunStoreError(f"The history of run {run_id} is damaged.")
+    if not isinstance(history, dict):
+        raise damaged
+    for kind, keys in EVENT_NUMBERS.items():
+        events = history.get(kind) or []
+        if not isinstance(events, list):
+            raise damaged
+        for event in events:
+            if not isinstance(event, dict) or not all(_is_number(event.get(k)) for k in ("step", "epoch")):
+                raise damaged
+            if any(event.get(k) is not None and not _is_number(event[k]) for k in keys):
+                raise damaged
+            per_class = event.get("per_class_val_accuracy")
+            if per_class is not None and not (isinstance(per_class, list) and all(map(_is_number, per_class))):
+                raise damaged
 
 
 def _read_json(path: Path):
@@ -210,14 +246,19 @@ class RunStore:
         metrics = _read_json(path / "metrics.json")
         if not isinstance(meta, dict) or not isinstance(metrics, dict):
             raise RunStoreError(f"The files of run {run_id} are damaged.")
+        created = meta.get("created", 0)
+        if not _is_number(created) or not 0 <= created <= LATEST_TIME:
+            raise RunStoreError(f"The meta.json of run {run_id} is damaged (its date is not a valid time).")
+        _check_metrics(metrics, run_id)
         try:
-            created = float(meta.get("created", 0))
-        except (TypeError, ValueError):
-            raise RunStoreError(f"The meta.json of run {run_id} is damaged (its date is not a number).") from None
-        return RunInfo(run_id=run_id, path=path, name=str(meta.get("name", run_id)),
-                       created=created, owner=str(meta.get("owner", "")),
-                       status=str(meta.get("status", "")), reason=str(meta.get("reason", "")),
-                       config=config, metrics=metrics, extra=meta.get("extra") or {})
+            name = clean_run_name(meta.get("name") or run_id)  # one printable line, even if the file was edited
+        except RunStoreError:
+            name = run_id
+        extra = meta.get("extra")
+        return RunInfo(run_id=run_id, path=path, name=name, created=float(created),
+                       owner=str(meta.get("owner", "")), status=str(meta.get("status", "")),
+                       reason=str(meta.get("reason", "")), config=config, metrics=metrics,
+                       extra=extra if isinstance(extra, dict) else {})
 
     def list(self, owner: str | None = None) -> list[RunInfo]:
         """Every readable run, newest first (only `owner`'s when given).
@@ -263,8 +304,7 @@ class RunStore:
         """Everything saved for a run: info, history, test probabilities and (optionally) the model."""
         info = self.get(run_id)
         history = _read_json(info.path / "history.json")
-        if not isinstance(history, dict):
-            raise RunStoreError(f"The history of run {run_id} is damaged.")
+        _check_history(history, run_id)
         probabilities = None
         prob_path = info.path / "test_probabilities.npy"
         if prob_path.is_file():

@@ -145,6 +145,10 @@ def tiny_result():
     return fit(TrainConfig(arch="softmax", epochs=1, batch_size=50, lr=0.1, optimizer="sgd"), data), data
 
 
+HOSTILE_KINDS = ("good", "bad-json", "wrong-shape", "pickle", "bad-history", "bad-metrics", "bad-date", "bad-events")
+READABLE_NAMES = ["bad-events run", "bad-history run", "pickle run", "wrong-shape run", "good run"]  # newest first
+
+
 class WritesAMarker:
     """A pickle that, if ever unpickled, creates a file: what a malicious weights.pt could do."""
 
@@ -163,13 +167,20 @@ def hostile_store(root: Path, tiny_result, marker: Path) -> dict[str, str]:
     result, data = tiny_result
     store = RunStore(root)
     ids = {}
-    for kind in ("good", "bad-json", "wrong-shape", "pickle", "bad-history"):
+    for kind in HOSTILE_KINDS:
         ids[kind] = store.save(result, name=f"{kind} run", owner="someoneelse123", test_labels=data.test_labels).run_id
         time.sleep(0.01)  # distinct creation times, so the order of the list is fixed
     (root / ids["bad-json"] / "meta.json").write_text("{not json")
     torch.save(MLP(hidden=(16,)).state_dict(), root / ids["wrong-shape"] / "weights.pt")
     torch.save({"linear.weight": WritesAMarker(marker)}, root / ids["pickle"] / "weights.pt")
     (root / ids["bad-history"] / "history.json").write_text('{"batches": [')
+    # Valid JSON with the wrong types: what a hand-edited or forged folder holds.
+    metrics = json.loads((root / ids["bad-metrics"] / "metrics.json").read_text())
+    (root / ids["bad-metrics"] / "metrics.json").write_text(json.dumps(dict(metrics, test_accuracy="lots")))
+    meta = json.loads((root / ids["bad-date"] / "meta.json").read_text())
+    (root / ids["bad-date"] / "meta.json").write_text(json.dumps(dict(meta, created=1e30)))
+    (root / ids["bad-events"] / "history.json").write_text(json.dumps(
+        {"batches": [{"step": 10, "epoch": 1, "loss": "<b>x</b>"}], "epochs": [{"step": 10, "epoch": "1"}]}))
     assert not marker.exists()
     return ids
 
@@ -305,11 +316,13 @@ def scenario_page_hostile_runs(case: Case, tmp_path, runs_dir, tiny_result, **_)
     at.session_state["selected_run_id"] = ids[kind]
     at.switch_page(page).run()
     if page == "pages/runs.py":
-        names = list(at.dataframe[0].value["Name"])  # newest first; the bad-JSON run is left out
-        assert names == ["bad-history run", "pickle run", "wrong-shape run", "good run"], names
+        names = list(at.dataframe[0].value["Name"])  # the damaged ones are left out, the rest listed
+        assert names == READABLE_NAMES, names
+        skipped = [c.value for c in at.caption if c.value.startswith("Skipped a damaged run folder")]
+        assert len(skipped) == 3, skipped  # bad JSON, bad metrics, bad date
     else:
         picker = at.selectbox[0]
-        assert len(picker.options) == 4 and picker.value == ids[kind]  # all but the bad-JSON run
+        assert len(picker.options) == len(READABLE_NAMES) and picker.value == ids[kind]
         picker.set_value(ids["good"]).run()  # the good run still opens
         assert not at.exception and not [e for e in at.error if "cannot be opened" in e.value]
         at.selectbox[0].set_value(ids[kind]).run()
