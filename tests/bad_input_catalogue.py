@@ -108,7 +108,8 @@ CASES = [
          "A deep MLP needs at least two hidden layers (got 0): give two or more sizes, such as 512 256.",
          "page_sidebar", (("selectbox", "cfg_arch", "deep-mlp"), ("text_input", "cfg_hidden_deep", "")),
          needs_mnist=True),
-    Case("page-deep-mlp-sizes-with-markup", "hidden-empty", "page", "deep MLP with hidden layer sizes “512, **lots**”",
+    Case("page-deep-mlp-sizes-with-markup", "hidden-empty", "page",
+         "deep MLP with hidden layer sizes “512, **lots**”",
          "Hidden sizes must be whole numbers separated by commas, such as 512, 256 (got '512, **lots**').",
          "page_sidebar", (("selectbox", "cfg_arch", "deep-mlp"), ("text_input", "cfg_hidden_deep", "512, **lots**")),
          needs_mnist=True),
@@ -137,7 +138,8 @@ CASES = [
          "MNIST is not available. The MNIST file {raw}/train-images-idx3-ubyte is 1,000 bytes instead of "
          "47,040,016: it is truncated or corrupt. Delete it and download MNIST again.",
          "page_mnist", ("truncate", "train-images-idx3-ubyte"), needs_mnist=True),
-    Case("page-mnist-corrupt-header", "mnist-file", "page", "Home page with t10k-images-idx3-ubyte's header overwritten",
+    Case("page-mnist-corrupt-header", "mnist-file", "page",
+         "Home page with t10k-images-idx3-ubyte's header overwritten",
          "MNIST is not available. The MNIST file {raw}/t10k-images-idx3-ubyte has a damaged header: it is "
          "corrupt. Delete it and download MNIST again.", "page_mnist", ("header", "t10k-images-idx3-ubyte"),
          needs_mnist=True),

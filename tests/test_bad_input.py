@@ -10,11 +10,13 @@
 Pages train on real MNIST in tiny runs (200 images, 1 epoch); runs that must still be going
 when a test acts (Stop, reload, a second Train) train on all 54,000 images in batches of 16
 and are stopped at the end. Each test has its own run store, hence its own job queue.
+
+At the end: the security defaults (localhost, XSRF protection, no usage stats, raw HTML only
+where reviewed, saved files never unpickled).
 """
 from __future__ import annotations
 
 import errno
-import io
 import json
 import os
 import re
@@ -573,3 +575,50 @@ def test_bad_input(case: Case, request, tmp_path, monkeypatch):
         assert any(expected in m for m in seen.messages), (expected, seen.messages)
     else:  # the command's error line, or the exception, is exactly the sentence
         assert expected in seen.messages, (expected, seen.messages)
+
+
+# ---------------------------------------------------------------- security defaults (issue 7, item 5)
+
+APP_SOURCES = [REPO_ROOT / "app.py", *sorted((REPO_ROOT / "ui").glob("*.py")),
+               *sorted((REPO_ROOT / "pages").glob("*.py"))]
+# Every place that sends raw HTML to the browser, reviewed: each builds its HTML from numbers,
+# pictures it encodes itself and fixed text, never from text a user typed or a file on disk.
+REVIEWED_RAW_HTML = {
+    "ui/draw_views.py": 3,  # the big digit and its percentage; the preprocessing cards; the misread drawings
+    "ui/image_grid.py": 2,  # the crisp-pixels CSS; the gallery tiles (digits, probabilities, PNGs)
+}
+
+
+def test_streamlit_serves_localhost_only_with_xsrf_protection_and_no_usage_stats():
+    import tomllib
+
+    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "localhost"
+    assert config["server"]["enableXsrfProtection"] is True
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["client"]["showErrorDetails"] == "none", "an unexpected error never shows a traceback"
+
+
+def test_raw_html_is_sent_only_from_reviewed_places():
+    found = {}
+    for path in APP_SOURCES:
+        text = path.read_text()
+        count = text.count("unsafe_allow_html=True") + len(re.findall(r"\bst\.html\(|components\.html\(", text))
+        if count:
+            found[path.relative_to(REPO_ROOT).as_posix()] = count
+    assert found == REVIEWED_RAW_HTML, ("a new raw-HTML call: check that no user text reaches it "
+                                        "(escape it with html.escape), then list it here")
+
+
+def test_saved_files_are_never_unpickled():
+    sources = [*sorted((REPO_ROOT / "mnist_core").glob("*.py")), *APP_SOURCES]
+    loads = 0
+    for path in sources:
+        text = path.read_text()
+        for call in re.findall(r"torch\.load\([^)]*\)", text):
+            assert "weights_only=True" in call, f"{path.name}: {call}"
+            loads += 1
+        for call in re.findall(r"np\.load\([^)]*\)", text):
+            assert "allow_pickle=False" in call, f"{path.name}: {call}"
+        assert not re.search(r"\bpickle\.loads?\(|\bjoblib\.load\(", text), path.name
+    assert loads >= 1, "the run store's torch.load was not found: update this test"
