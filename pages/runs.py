@@ -10,7 +10,8 @@ import streamlit as st
 from mnist_core.history import curve_rows, history_to_csv, steps_per_epoch
 from mnist_core.runs import RunStoreError
 from ui.charts import runs_overlay_spec
-from ui.live_training import outcome_sentence, plain
+from ui.live_training import outcome_sentence
+from ui.text import plain
 from ui.run_picker import SELECTED_RUN_KEY, load_run, run_table_row, unique_labels
 from ui.session import get_store, user_token
 
@@ -20,7 +21,7 @@ runs = store.list()
 mine = [r for r in runs if r.owner == me]
 others = [r for r in runs if r.owner != me]
 for problem in store.problems:
-    st.caption(f"Skipped a damaged run folder: {problem}")
+    st.caption(f"Skipped a damaged run folder: {plain(problem)}")
 if not runs:
     st.info("No runs yet. Press **Train** in the sidebar; every run is saved here.", icon=":material/history:")
     st.stop()

@@ -6,7 +6,8 @@ page stays usable, and a reload or a page switch finds the run again.
 """
 import streamlit as st
 
-from ui.live_training import latest_train_job, live_view, plain
+from ui.live_training import latest_train_job, live_view
+from ui.text import plain
 from ui.sidebar import RUN_NAME_KEY, current_config, start_training
 
 st.title("Train a network")

@@ -37,3 +37,32 @@ def synthetic():
     """A small seeded synthetic dataset (500 train, 100 test images) that models can learn."""
     from mnist_core.data import make_synthetic
     return make_synthetic(n_train_per_class=50, n_test_per_class=10, seed=0)
+
+
+@pytest.fixture
+def router_mode(monkeypatch):
+    """Run app.py as the router it is, on every AppTest run.
+
+    AppTest resets Streamlit's "pages/ folder" flag before each run, and a folder
+    named pages/ beside app.py switches it on, so from the second run on AppTest
+    would run the page alone (no sidebar, no st.navigation). A real server keeps
+    the flag off after the first st.navigation call (see ui/__init__.py); this
+    does the same here.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original_init = PagesManager.__init__
+
+    def init_in_router_mode(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init_in_router_mode)
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    """A run store (and so a job queue: the app caches one per folder) of this test's own."""
+    monkeypatch.setenv("MNIST_LAB_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_data_dir()))
+    return tmp_path / "runs"

@@ -28,36 +28,9 @@ def mnist_data_dir() -> Path:
 APP = str(REPO_ROOT / "app.py")
 ALL_PAGES = sorted(p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "pages").glob("*.py"))
 
-pytestmark = pytest.mark.skipif(not (mnist_data_dir() / "MNIST" / "raw").is_dir(),
-                                reason="real MNIST is not available (set MNIST_DATA_DIR)")
-
-
-@pytest.fixture(autouse=True)
-def router_mode(monkeypatch):
-    """Run app.py as the router it is, on every AppTest run.
-
-    AppTest resets Streamlit's "pages/ folder" flag before each run, and a folder
-    named pages/ beside app.py switches it on, so from the second run on AppTest
-    would run the page alone (no sidebar). A real server keeps the flag off after
-    the first st.navigation call; this does the same here.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original_init = PagesManager.__init__
-
-    def init_in_router_mode(self, *args, **kwargs):
-        original_init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init_in_router_mode)
-
-
-@pytest.fixture
-def runs_dir(tmp_path, monkeypatch):
-    """A run store (and so a job queue) of this test's own."""
-    monkeypatch.setenv("MNIST_LAB_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_data_dir()))
-    return tmp_path / "runs"
+pytestmark = [pytest.mark.skipif(not (mnist_data_dir() / "MNIST" / "raw").is_dir(),
+                                 reason="real MNIST is not available (set MNIST_DATA_DIR)"),
+              pytest.mark.usefixtures("router_mode")]
 
 
 def open_app(page: str | None = None, user: str | None = None) -> AppTest:

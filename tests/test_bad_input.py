@@ -29,8 +29,11 @@ import pytest
 import torch
 
 from bad_input_catalogue import BULLETS, CASES, HOSTILE_NAME, Case
-from test_app import open_app, router_mode, runs_dir, tiny, wait_for_end  # noqa: F401  (fixtures)
+from test_app import open_app, tiny, wait_for_end
 from test_cli import run_cli
+
+# AppTests of app.py run as the router (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("router_mode")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_MNIST = Path(os.environ.get("MNIST_DATA_DIR") or REPO_ROOT.parent / "shared" / "mnist").resolve()
@@ -334,7 +337,7 @@ def scenario_page_hostile_runs(case: Case, tmp_path, runs_dir, tiny_result, **_)
 
 def scenario_page_run_name(case: Case, tmp_path, runs_dir, **_) -> Seen:
     from mnist_core.runs import RUN_ID_PATTERN
-    from ui.live_training import plain
+    from ui.text import plain
 
     at = tiny(open_app())
     at.text_input(key="cfg_run_name").set_value(HOSTILE_NAME).run()

@@ -29,13 +29,6 @@ PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "draw.py")
 NOTHING_DRAWN = "Nothing drawn yet"
 
 
-@pytest.fixture
-def runs_dir(tmp_path, monkeypatch):
-    """A run store of this test's own (the app caches one store and job queue per folder)."""
-    monkeypatch.setenv("MNIST_LAB_RUNS", str(tmp_path / "runs"))
-    return tmp_path / "runs"
-
-
 @pytest.fixture(scope="module")
 def trained(synthetic):
     return fit(TrainConfig(arch="softmax", epochs=1, batch_size=50, lr=0.1, optimizer="sgd"), synthetic)

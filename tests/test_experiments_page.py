@@ -20,31 +20,9 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/experiments.py"
 USER = "experimenttester1"
 
-pytestmark = pytest.mark.skipif(not (mnist_data_dir() / "MNIST" / "raw").is_dir(),
-                                reason="real MNIST is not available (set MNIST_DATA_DIR)")
-
-
-@pytest.fixture(autouse=True)
-def router_mode(monkeypatch):
-    """Run app.py as the router it is (see tests/test_app.py): AppTest would otherwise run
-    the page alone from the second run on, without st.navigation, and page links would fail."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original_init = PagesManager.__init__
-
-    def init_in_router_mode(self, *args, **kwargs):
-        original_init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init_in_router_mode)
-
-
-@pytest.fixture
-def runs_dir(tmp_path, monkeypatch):
-    """A run store (and so a job queue) of this test's own."""
-    monkeypatch.setenv("MNIST_LAB_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_data_dir()))
-    return tmp_path / "runs"
+pytestmark = [pytest.mark.skipif(not (mnist_data_dir() / "MNIST" / "raw").is_dir(),
+                                 reason="real MNIST is not available (set MNIST_DATA_DIR)"),
+              pytest.mark.usefixtures("router_mode")]
 
 
 def open_page() -> AppTest:

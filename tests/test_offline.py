@@ -16,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from test_app import mnist_data_dir, open_app, router_mode, texts, tiny, unescape, wait_for_end  # noqa: F401
+from test_app import mnist_data_dir, open_app, texts, tiny, unescape, wait_for_end
+
+# AppTests of app.py run as the router (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("router_mode")
 
 STAND_IN_BADGE = "Small stand-in dataset"
 REAL_MNIST = mnist_data_dir()  # read before any test points MNIST_DATA_DIR at an empty folder

@@ -18,6 +18,7 @@ from mnist_core.models import SmallCNN, SoftmaxRegression
 from mnist_core.preprocess import (NOTHING_DRAWN, PreprocessError, PreprocessResult, centre_of_mass,
                                    ink_from_image, load_image, predict_digit, to_mnist)
 from mnist_core.train import predict_probabilities
+from digit_strokes import as_canvas_rgba
 
 CANVAS = 280
 
@@ -45,14 +46,6 @@ def draw_digit(shape: str = "seven", box=(70, 40, 210, 240), width: int = 18, si
     else:
         raise ValueError(shape)
     return np.asarray(picture)
-
-
-def as_canvas_rgba(ink: np.ndarray) -> np.ndarray:
-    """What streamlit-drawable-canvas returns: white strokes on an opaque black background."""
-    rgba = np.empty((*ink.shape, 4), np.uint8)
-    rgba[..., :3] = ink[..., None]
-    rgba[..., 3] = 255
-    return rgba
 
 
 def as_transparent(ink: np.ndarray, colour=(30, 60, 200)) -> np.ndarray:

@@ -31,7 +31,7 @@ from mnist_core.preprocess import DigitPrediction, PreprocessError
 
 from .charts import PALETTE
 from .image_grid import crisp_images
-from .live_training import plain
+from .text import plain
 from .run_picker import SELECTED_RUN_KEY
 from .session import data_or_stop, get_jobs, get_store, use_stand_in, user_token
 

@@ -23,7 +23,7 @@ from mnist_core.inspect import colour_legend, diverging_rgb, symmetric_limit, ti
 from mnist_core.jobs import CANCELLED, FAILED, QUEUED, Job, JobError
 
 from .image_grid import crisp_images, show_picture
-from .live_training import plain
+from .text import plain
 from .session import get_jobs, user_params, user_token
 
 REFRESH_SECONDS = 1.0  # runs take seconds to minutes: once a second is plenty, and nearly free

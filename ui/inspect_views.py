@@ -21,6 +21,7 @@ from . import inspect_charts as charts
 from .image_grid import crisp_images, show_picture, show_tiles
 from .run_picker import list_runs, load_run, pick_run, run_label
 from .session import data_or_stop
+from .text import plain
 
 DRAWING_KEY = "last_drawing_28x28"  # set by the Draw page: float (28, 28) in [0, 1], ink = 1
 
@@ -143,7 +144,7 @@ def show_softmax_templates(run: InspectedRun) -> None:
     for info, model in rows:
         templates = look.softmax_templates(model)
         limit = look.symmetric_limit(templates)
-        st.markdown(f"**L2 = {info.config.l2:g}** · {info.name} · roughness {look.roughness(templates):.2f} "
+        st.markdown(f"**L2 = {info.config.l2:g}** · {plain(info.name)} · roughness {look.roughness(templates):.2f} "
                     f"· colour scale ±{limit:.2g}")
         show_tiles([look.diverging_rgb(t, limit) for t in templates], [str(d) for d in range(10)], width=84)
     st.caption("Roughness compares neighbouring pixels: about 1 is pixel noise, 0 is perfectly smooth. "

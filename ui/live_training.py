@@ -12,7 +12,6 @@ latest saved run is shown from the run store instead.
 """
 from __future__ import annotations
 
-import html
 import time
 
 import streamlit as st
@@ -24,6 +23,7 @@ from mnist_core.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, Job, J
 from .charts import per_class_heatmap_spec, training_curves_spec
 from .run_picker import SELECTED_RUN_KEY, load_run
 from .session import get_jobs, get_store, user_params, user_token
+from .text import plain
 
 REFRESH_SECONDS = 0.5  # the live chart: 0.5 s costs ~6% of training speed; 0.25 s costs 30%
 SIDEBAR_REFRESH_SECONDS = 1.0  # the sidebar's compact status needs less
@@ -40,20 +40,6 @@ STATUS_STYLE = {  # status -> (st function name, icon)
 }
 
 
-_MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|~$:")
-
-
-def plain(text: str) -> str:
-    r"""User or engine text made safe for st.markdown (and st.info, st.error, ...).
-
-    HTML is escaped, and so is every Markdown character, so a run named
-    "**x**" or ":red[x]" shows exactly as typed.
-
-    >>> plain("<b>*hi*</b>")
-    '&lt;b&gt;\\*hi\\*&lt;/b&gt;'
-    """
-    text = html.escape(str(text), quote=False)
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in text)
 
 
 def _sentence(text: str) -> str:

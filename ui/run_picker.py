@@ -65,7 +65,7 @@ def load_run(info: RunInfo, with_model: bool = True) -> LoadedRun | None:
         stamp = (info.path / "meta.json").stat().st_mtime
         return _load_run(info.run_id, with_model, stamp)
     except (RunStoreError, OSError) as error:
-        from .live_training import plain  # here: live_training imports this module
+        from .text import plain
 
         st.error(plain(f"This run cannot be opened: {error}"))
         return None

@@ -73,7 +73,7 @@ def _download_lock() -> threading.Lock:
 
 def _download_with_progress(root: Path) -> None:
     """A first start with internet: download MNIST into `root`, one line per file on the page."""
-    from .live_training import plain
+    from .text import plain
 
     with _download_lock():  # two first visitors at once: the second waits, then finds the files
         if not missing_files(root):
@@ -113,7 +113,7 @@ def _choose_stand_in(chosen: bool) -> None:
 
 def explain_missing_data(message: str, key: str = "data") -> None:
     """Why MNIST cannot be loaded (with how to fix it), and the way on without it: the stand-in."""
-    from .live_training import plain
+    from .text import plain
 
     st.error(f"**MNIST is not available.** {plain(message)}", icon=":material/cloud_off:")
     st.info(f"No internet? You can still train, look inside and draw with a {STAND_IN_LABEL}: scikit-learn's "

@@ -22,7 +22,8 @@ from mnist_core.config import (ACTIVATIONS, ARCHITECTURES, BATCH_SIZE_RANGE, DEF
 from mnist_core.data import DataError
 from mnist_core.jobs import JobError
 
-from .live_training import plain, sidebar_status
+from .live_training import sidebar_status
+from .text import plain
 from .session import (DATA_ERROR_KEY, explain_missing_data, get_jobs, stand_in_badge, use_stand_in, user_params,
                       user_token)
 
