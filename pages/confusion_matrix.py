@@ -11,7 +11,7 @@ from ui.image_grid import paged_gallery, show_picture
 from ui.inspect_charts import CELL_SELECTION, confusion_heatmap
 from ui.inspect_views import inspected_run, show_confusion_downloads
 
-st.title("🧮 Confusion matrix")
+st.title("Confusion matrix")
 st.caption("Rows are the true digit, columns the digit the model read. The diagonal counts the right "
            "answers; every other cell is one kind of mistake, coloured by how often it happens.")
 

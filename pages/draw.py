@@ -10,7 +10,7 @@ import streamlit as st
 from ui.draw_views import default_model_panel, drawing_area, handwriting_report
 from ui.run_picker import load_run, pick_run
 
-st.title("✏️ Draw a digit")
+st.title("Draw a digit")
 st.caption("Draw a digit from 0 to 9 and watch the model read it each time you lift the pen.")
 
 model, run_id, run_name = None, None, ""

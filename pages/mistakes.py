@@ -10,7 +10,7 @@ from mnist_core.metrics import misclassified
 from ui.image_grid import paged_gallery
 from ui.inspect_views import inspected_run
 
-st.title("❌ Mistakes")
+st.title("Mistakes")
 st.caption("Which test images does the model get wrong, and how sure was it? "
            "The most confident mistakes come first: they are the most surprising.")
 

@@ -12,7 +12,7 @@ from ui.inspect_charts import compare_runs_chart, per_class_bar_chart, per_class
 from ui.inspect_views import inspected_run, pick_other_run, show_class_table
 from ui.run_picker import load_run
 
-st.title("📊 Per-class scores")
+st.title("Per-class scores")
 st.caption("Not every digit is equally easy. Which ones does this model find hard?")
 
 run = inspected_run()

@@ -13,7 +13,7 @@ from ui.inspect_views import (choose_input, inspected_run, model_kind, show_acti
 
 TABS = ["What the first layer learned", "One input through the network", "Weight histograms"]
 
-st.title("🔬 Weights and activations")
+st.title("Weights and activations")
 st.caption("Open the model up: the numbers it learned, and how one picture flows through it.")
 
 run = inspected_run(with_model=True, need_probabilities=False)
