@@ -208,8 +208,8 @@ def test_stop_ends_the_run_as_stopped_and_keeps_what_it_learned(runs_dir):
     assert RunStore(runs_dir).list()[0].status == "stopped"
 
 
-def test_an_absurd_learning_rate_ends_as_diverged_with_the_reason_shown(runs_dir):
-    at = open_app()
+def press_train_with_an_absurd_learning_rate(at: AppTest) -> None:
+    """A deep MLP with plain SGD at lr 10: its loss blows up within the first batches."""
     at.selectbox(key="cfg_arch").set_value("deep-mlp").run()
     at.selectbox(key="cfg_optimizer").set_value("sgd").run()
     at.radio(key="cfg_schedule").set_value("constant").run()
@@ -218,6 +218,11 @@ def test_an_absurd_learning_rate_ends_as_diverged_with_the_reason_shown(runs_dir
     at.select_slider(key="cfg_batch_size").set_value(16).run()
     at.slider(key="cfg_epochs").set_value(1).run()
     at.button(key="sidebar_train").click().run()
+
+
+def test_an_absurd_learning_rate_ends_as_diverged_with_the_reason_shown(runs_dir):
+    at = open_app()
+    press_train_with_an_absurd_learning_rate(at)
     wait_for_end(job_of(at))
     at.run()
     assert not at.exception

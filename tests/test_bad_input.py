@@ -29,7 +29,7 @@ import pytest
 import torch
 
 from bad_input_catalogue import BULLETS, CASES, HOSTILE_NAME, Case
-from test_app import open_app, tiny, wait_for_end
+from test_app import open_app, press_train_with_an_absurd_learning_rate, tiny, wait_for_end
 from test_cli import run_cli
 
 # AppTests of app.py run as the router (see tests/conftest.py).
@@ -274,14 +274,7 @@ def scenario_page_sidebar(case: Case, runs_dir, **_) -> Seen:
 
 def scenario_page_diverge(case: Case, runs_dir, **_) -> Seen:
     at = open_app()
-    at.selectbox(key="cfg_arch").set_value("deep-mlp").run()
-    at.selectbox(key="cfg_optimizer").set_value("sgd").run()
-    at.radio(key="cfg_schedule").set_value("constant").run()
-    at.select_slider(key="cfg_lr").set_value(10.0).run()
-    at.select_slider(key="cfg_subset").set_value("1k").run()
-    at.select_slider(key="cfg_batch_size").set_value(16).run()
-    at.slider(key="cfg_epochs").set_value(1).run()
-    at.button(key="sidebar_train").click().run()
+    press_train_with_an_absurd_learning_rate(at)
     wait_for_end(train_job(at))
     at.run()
     assert train_job(at).result.status == "diverged"
