@@ -3,7 +3,7 @@
 The training loop records plain dicts (see callbacks.BatchEvent and
 EpochEvent). Here they become long-form chart rows, a few hundred points at
 most (an Altair chart of 20k rows takes ~150 ms to draw), CSV text, and the
-small numbers a progress line needs (steps per epoch, ETA, durations).
+small numbers a progress line needs (ETA, durations).
 Nothing here imports streamlit or torch.
 """
 from __future__ import annotations
@@ -12,22 +12,10 @@ import csv
 import io
 import math
 
-from .data import batch_count
 
 NUM_CLASSES = 10
 CHANCE_LOSS = math.log(NUM_CLASSES)  # cross-entropy of a model that guesses: ln 10 = 2.30
 MAX_CHART_POINTS = 300
-
-
-def steps_per_epoch(train_size: int, batch_size: int) -> int:
-    """Batches in one epoch, as the training loop counts them (data.batch_count).
-
-    >>> steps_per_epoch(54_000, 128), steps_per_epoch(54_001, 1000)
-    (422, 54)
-    """
-    from .data import batch_count  # imported here: data imports torch, the rest of this module does not
-
-    return batch_count(max(train_size, 1), max(batch_size, 1))
 
 
 def downsample(rows: list, max_points: int = MAX_CHART_POINTS) -> list:
@@ -68,21 +56,19 @@ def curve_rows(history: dict, spe: int, max_points: int = MAX_CHART_POINTS) -> l
     >>> [(r["epoch"], r["metric"], r["split"], r["value"]) for r in rows]
     [(0.5, 'loss', 'training', 1.5), (0.5, 'accuracy', 'training', 0.5), (1.0, 'loss', 'validation', 0.9), (1.0, 'accuracy', 'validation', 0.7)]
     """
+    sources = ((downsample(history.get("batches") or [], max_points), "training",
+                (("loss", "loss"), ("accuracy", "running_accuracy"))),
+               (history.get("epochs") or [], "validation",
+                (("loss", "val_loss"), ("accuracy", "val_accuracy"))))
     rows = []
-    for batch in downsample(history.get("batches") or [], max_points):
-        x = round(batch["step"] / spe, 4)
-        for metric, key in (("loss", "loss"), ("accuracy", "running_accuracy")):
-            value = _finite(batch.get(key))
-            if value is not None:
-                rows.append({"epoch": x, "step": batch["step"], "metric": metric, "split": "training",
-                             "value": value})
-    for epoch in history.get("epochs") or []:
-        x = round(epoch["step"] / spe, 4)
-        for metric, key in (("loss", "val_loss"), ("accuracy", "val_accuracy")):
-            value = _finite(epoch.get(key))
-            if value is not None:
-                rows.append({"epoch": x, "step": epoch["step"], "metric": metric, "split": "validation",
-                             "value": value})
+    for events, split, keys in sources:
+        for event in events:
+            x = round(event["step"] / spe, 4)
+            for metric, key in keys:
+                value = _finite(event.get(key))
+                if value is not None:
+                    rows.append({"epoch": x, "step": event["step"], "metric": metric, "split": split,
+                                 "value": value})
     return rows
 
 

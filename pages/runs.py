@@ -7,7 +7,8 @@ trained by others appear as read-only "class runs".
 import pandas as pd
 import streamlit as st
 
-from mnist_core.history import curve_rows, history_to_csv, steps_per_epoch
+from mnist_core.data import batch_count
+from mnist_core.history import curve_rows, history_to_csv
 from mnist_core.runs import RunStoreError
 from ui.charts import runs_overlay_spec
 from ui.live_training import outcome_sentence
@@ -57,7 +58,7 @@ rows = []
 for info in (r for r in visible if r.run_id in chosen):
     loaded = load_run(info, with_model=False)
     if loaded is not None:
-        spe = steps_per_epoch(info.metrics.get("train_size") or 1, info.config.batch_size)
+        spe = batch_count(info.metrics.get("train_size") or 1, info.config.batch_size)
         rows += [dict(row, run=labels[info.run_id]) for row in curve_rows(loaded.history, spe, max_points=200)]
 if rows:
     metric, split = metric_names[which or "validation accuracy"]

@@ -6,8 +6,9 @@ import csv
 import io
 import math
 
+from mnist_core.data import batch_count
 from mnist_core.history import (CSV_COLUMNS, curve_rows, downsample, eta_seconds, exploded_loss, first_learned,
-                                format_duration, history_csv_rows, history_to_csv, per_class_rows, steps_per_epoch)
+                                format_duration, history_csv_rows, history_to_csv, per_class_rows)
 
 
 def _history(n_batches=50, epochs=2, spe=25):
@@ -65,9 +66,9 @@ def test_per_class_rows_and_first_learned():
 
 
 def test_steps_eta_and_duration():
-    assert steps_per_epoch(54_000, 128) == math.ceil(54_000 / 128)
-    assert steps_per_epoch(54_001, 1000) == 54  # a left-over of one image joins the last batch, as in training
-    assert steps_per_epoch(100, 1000) == 1
+    assert batch_count(54_000, 128) == math.ceil(54_000 / 128)
+    assert batch_count(54_001, 1000) == 54  # a left-over of one image joins the last batch, as in training
+    assert batch_count(100, 1000) == 1
     assert eta_seconds(0, 100, 5.0) is None
     assert eta_seconds(50, 100, 5.0) == 5.0
     assert eta_seconds(100, 100, 5.0) == 0.0

@@ -16,8 +16,8 @@ import time
 
 import streamlit as st
 
-from mnist_core.history import (curve_rows, eta_seconds, exploded_loss, first_learned, format_duration,
-                                steps_per_epoch)
+from mnist_core.data import batch_count
+from mnist_core.history import curve_rows, eta_seconds, exploded_loss, first_learned, format_duration
 from mnist_core.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, Job, JobError
 
 from .charts import per_class_heatmap_spec, training_curves_spec
@@ -208,7 +208,7 @@ def draw_finished_job(job: Job) -> None:
         st.warning(plain(job.save_error), icon=":material/save:")
     draw_result_metrics(result.test_accuracy, result.val_accuracy, result.train_seconds, result.parameters,
                         result.train_size)
-    draw_curves(result.history, steps_per_epoch(result.train_size, result.config.batch_size))
+    draw_curves(result.history, batch_count(result.train_size, result.config.batch_size))
 
 
 def draw_saved_run(info) -> None:
@@ -222,7 +222,7 @@ def draw_saved_run(info) -> None:
     draw_outcome(info.status, info.reason, loaded.history)
     draw_result_metrics(metrics.get("test_accuracy"), metrics.get("val_accuracy"), metrics.get("train_seconds"),
                         metrics.get("parameters"), metrics.get("train_size"))
-    draw_curves(loaded.history, steps_per_epoch(metrics.get("train_size") or 1, info.config.batch_size))
+    draw_curves(loaded.history, batch_count(metrics.get("train_size") or 1, info.config.batch_size))
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
