@@ -26,13 +26,17 @@ from typing import Any
 
 import torch
 
-from .preprocess import DigitPrediction, PreprocessError, predict_digit
+from .preprocess import DESKEW_DEFAULT, STROKES_DEFAULT, DigitPrediction, PreprocessError, predict_digit
 
 PREPROCESSING_STEPS = {  # toggle name -> what the step does, for pages and --help
     "crop": "crop to the ink's bounding box",
     "scale": "scale the ink to fit a 20x20 box",
     "center_of_mass": "centre the ink by its centre of mass",
+    "deskew": "remove the slant (deskew by image moments)",
+    "strokes": "bring the pen's width toward MNIST's stroke width",
 }
+STEP_DEFAULTS = {"crop": True, "scale": True, "center_of_mass": True,  # what predict and the page use
+                 "deskew": DESKEW_DEFAULT, "strokes": STROKES_DEFAULT}
 DECIMALS = 6  # probabilities in the JSON output; plenty to tell 0.999999 from 1
 
 
@@ -55,9 +59,9 @@ def ablation_toggles(steps_off: list[str] | tuple[str, ...]) -> dict[str, dict[s
     unknown = [s for s in steps_off if s not in PREPROCESSING_STEPS]
     if unknown:
         raise ValueError(f"Unknown preprocessing step(s): {', '.join(unknown)}.")
-    variants = {step: {s: s != step for s in PREPROCESSING_STEPS} for step in steps_off}
+    variants = {step: {s: STEP_DEFAULTS[s] and s != step for s in PREPROCESSING_STEPS} for step in steps_off}
     if len(steps_off) > 1:
-        variants["+".join(steps_off)] = {s: s not in steps_off for s in PREPROCESSING_STEPS}
+        variants["+".join(steps_off)] = {s: STEP_DEFAULTS[s] and s not in steps_off for s in PREPROCESSING_STEPS}
     return variants
 
 
@@ -103,7 +107,7 @@ def cmd_predict(args) -> int:
 
     store, run_id = open_run_folder(args.run_dir)
     model = store.load_model(run_id)  # RunStoreError -> exit 2 with one line (see cli.main)
-    toggles = {step: not getattr(args, f"no_{step}") for step in PREPROCESSING_STEPS}
+    toggles = {step: STEP_DEFAULTS[step] and not getattr(args, f"no_{step}") for step in PREPROCESSING_STEPS}
     failures = 0
     for path in args.images:
         line = predict_file(model, path, **toggles)

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .augment import augment_batch
 from .callbacks import BatchEvent, Callback, EpochEvent
 from .config import OPTIMIZERS, ConfigError, TrainConfig
 from .data import NUM_CLASSES, MnistData, batch_count, iterate_batches, make_split
@@ -149,6 +150,7 @@ def fit(config: TrainConfig, data: MnistData, callbacks: list[Callback] | tuple 
                  if config.schedule == "onecycle" else None)
     order_gen = torch.Generator().manual_seed(config.seed + 1)
     torch.manual_seed(config.seed + 2)  # dropout masks
+    augment_gen = torch.Generator().manual_seed(config.seed + 3) if config.augment else None
     l1_weights = [p for p in model.parameters() if p.dim() > 1] if config.l1 else []
     x_val, y_val = data.train_x[split.val_index], data.train_labels[split.val_index]
 
@@ -175,7 +177,10 @@ def fit(config: TrainConfig, data: MnistData, callbacks: list[Callback] | tuple 
                 break
             t0 = time.perf_counter()
             rows = split.train_index[index]
-            x, y = _as_input(model, data.train_x[rows]), data.train_labels[rows]
+            x, y = data.train_x[rows], data.train_labels[rows]
+            if augment_gen is not None:
+                x = augment_batch(x, generator=augment_gen)
+            x = _as_input(model, x)
             logits = model(x)
             loss = F.cross_entropy(logits, y)
             objective = loss + config.l1 * sum(p.abs().sum() for p in l1_weights) if l1_weights else loss

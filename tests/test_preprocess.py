@@ -331,10 +331,10 @@ def test_predict_digit_on_a_blank_canvas_gives_the_message_not_a_prediction():
 
 def test_predict_digit_passes_the_toggles_on():
     drawing = draw_digit("zero", box=(10, 10, 70, 90), width=8)
-    prediction = predict_digit(SoftmaxRegression(), drawing, crop=False, scale=False, center_of_mass=False)
-    assert prediction.preprocessed.steps == {"crop": False, "scale": False, "center_of_mass": False}
-    np.testing.assert_array_equal(prediction.preprocessed.image,
-                                  to_mnist(drawing, crop=False, scale=False, center_of_mass=False).image)
+    off = {"crop": False, "scale": False, "center_of_mass": False, "deskew": False, "strokes": False}
+    prediction = predict_digit(SoftmaxRegression(), drawing, **off)
+    assert prediction.preprocessed.steps == off
+    np.testing.assert_array_equal(prediction.preprocessed.image, to_mnist(drawing, **off).image)
 
 
 # ---------------------------------------------------------------- errors a user can cause
