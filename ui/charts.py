@@ -10,7 +10,7 @@ For views that redraw twice a second or that every student opens,
 the same charts as (data, Vega-Lite spec) for `st.vega_lite_chart`: the spec is
 built by Altair once per shape and cached, so a redraw only converts the data.
 
-Rows come from mnist_core.history (`curve_rows`, `per_class_rows`), already
+Rows come from mnist_core.chart_rows (`curve_rows`, `per_class_rows`), already
 downsampled to a few hundred points: an Altair chart of 20k rows takes ~150 ms
 to draw, too slow for a view that refreshes twice a second. Colours are the
 Okabe-Ito palette (colour-blind safe), the same as .streamlit/config.toml's.
@@ -24,7 +24,7 @@ import json
 import altair as alt
 import pandas as pd
 
-from mnist_core.history import per_class_rows
+from mnist_core.chart_rows import per_class_rows
 
 # Okabe-Ito, in the order of .streamlit/config.toml's chartCategoricalColors.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -115,7 +115,7 @@ def training_curves_chart(rows: list[dict], metric: str, height: int = 300,
                           title: str | None = None) -> alt.LayerChart:
     """Training and validation curves of one metric ("loss" or "accuracy") of one run.
 
-    `rows` are mnist_core.history.curve_rows(...): x is the epoch (fractional
+    `rows` are mnist_core.chart_rows.curve_rows(...): x is the epoch (fractional
     while an epoch runs). Training is the running average over recent batches
     (a line); validation is measured at each epoch's end (a line with dots).
     """

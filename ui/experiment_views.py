@@ -18,8 +18,10 @@ import streamlit as st
 
 from mnist_core import experiments as ex
 from mnist_core.config import ARCHITECTURES, ConfigError, TrainConfig
-from mnist_core.history import CHANCE_LOSS, curve_rows, format_duration
-from mnist_core.inspect import colour_legend, diverging_rgb, symmetric_limit, tile_grid
+from mnist_core.chart_rows import curve_rows
+from mnist_core.config import CHANCE_LOSS
+from mnist_core.durations import format_duration
+from mnist_core.inspection import colour_legend, diverging_rgb, symmetric_limit, tile_grid
 from mnist_core.jobs import CANCELLED, FAILED, QUEUED, Job, JobError
 
 from .image_grid import crisp_images, show_picture

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from mnist_core.inspect import confidence_text, digit_png, png_bytes
+from mnist_core.inspection import confidence_text, digit_png, png_bytes
 from mnist_core.metrics import Mistakes
 
 TILES_PER_PAGE = 40

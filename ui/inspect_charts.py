@@ -10,7 +10,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from mnist_core.inspect import LayerActivation, WeightHistogram
+from mnist_core.inspection import LayerActivation, WeightHistogram
 
 CELL_SELECTION = "cell"  # name of the confusion-matrix click selection (st.altair_chart returns it)
 LABEL_FONT, TITLE_FONT = 15, 16
