@@ -2,7 +2,7 @@
 
 Two measurements:
   1. views: the data preparation and chart building of each view, called directly
-     (mnist_core.metrics/inspect + ui/inspect_charts + the gallery HTML), each chart
+     (mnist_core.metrics/inspect + ui/charts/inspection + the gallery HTML), each chart
      serialised with to_dict() as Streamlit does;
   2. pages: the whole page script as the server runs it (AppTest), after a warm-up,
      for a softmax, an MLP and a CNN run saved in a temporary run store.
@@ -71,7 +71,7 @@ def timed(function, repeats: int = REPEATS) -> float:
 
 
 def view_timings(images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
-    from ui import inspect_charts as charts
+    from ui.charts import inspection as charts
     from ui.image_grid import tiles_html
 
     models = {arch: create_model(TrainConfig(arch=arch)).eval() for arch in ("softmax", "mlp", "cnn")}

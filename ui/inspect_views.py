@@ -17,7 +17,7 @@ from mnist_core.config import ARCHITECTURES
 from mnist_core.metrics import confusion_matrix, per_class_accuracy, precision_recall_f1
 from mnist_core.runs import LoadedRun, RunInfo
 
-from . import inspect_charts as charts
+from .charts import inspection as charts
 from .image_grid import crisp_images, show_picture, show_tiles
 from .run_picker import list_runs, load_run, pick_run, run_label
 from .session import data_or_stop
