@@ -24,12 +24,12 @@ from mnist_core.jobs import CANCELLED, FAILED, QUEUED, Job, JobError
 from .charts.experiments import (accuracy_bars, bars_height, epoch_curves, live_loss_chart, loss_overlay,
                                  parameters_chart, percent_text)
 from .image_grid import crisp_images, show_picture
+from .page_links import RUNS_PAGE
 from .text import plain
 from .session import get_jobs, user_params, user_token
 
 REFRESH_SECONDS = 1.0  # runs take seconds to minutes: once a second is plenty, and nearly free
 CUSTOM = "custom"
-RUNS_PAGE = "pages/runs.py"
 # Known figures quoted beside our own, value -> test accuracy in %.
 REPORTED = {
     "lr-sweep": {1.0: 95.2, 0.1: 92.7, 0.05: 91.4, 0.01: 76.2},

@@ -19,11 +19,10 @@ from mnist_core.runs import LoadedRun, RunInfo
 
 from .charts import inspection as charts
 from .image_grid import crisp_images, show_picture, show_tiles
+from .page_links import DRAWING_KEY
 from .run_picker import list_runs, load_run, pick_run, run_label
 from .session import data_or_stop
 from .text import plain
-
-DRAWING_KEY = "last_drawing_28x28"  # set by the Draw page: float (28, 28) in [0, 1], ink = 1
 
 
 @dataclass
