@@ -23,7 +23,7 @@ import streamlit as st
 
 from mnist_core.config import ARCHITECTURES, TrainConfig
 from mnist_core.handwriting import HandwritingError, HandwritingStore
-from mnist_core.inspection import digit_png, upscale
+from mnist_core.pictures import digit_png, upscale
 from mnist_core.jobs import JobError
 from mnist_core.predict import PREPROCESSING_STEPS, DrawingReading, read_drawing
 from mnist_core.predict import DigitPrediction

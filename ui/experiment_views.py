@@ -18,7 +18,7 @@ import streamlit as st
 from mnist_core import experiments as ex
 from mnist_core.config import ARCHITECTURES, ConfigError, TrainConfig
 from mnist_core.durations import format_duration
-from mnist_core.inspection import colour_legend, diverging_rgb, symmetric_limit, tile_grid
+from mnist_core.pictures import colour_legend, diverging_rgb, symmetric_limit, tile_grid
 from mnist_core.jobs import CANCELLED, FAILED, QUEUED, Job, JobError
 
 from .charts.experiments import (accuracy_bars, bars_height, epoch_curves, live_loss_chart, loss_overlay,
