@@ -72,7 +72,7 @@ def holdout_split(labels: np.ndarray, every: int = 5) -> tuple[np.ndarray, np.nd
 
 
 def _accuracy(model, x, y) -> float | None:
-    from .train import predict_probabilities
+    from .predict import predict_probabilities
 
     if len(y) == 0:
         return None
@@ -87,7 +87,8 @@ def fine_tune(model: torch.nn.Module, drawings: torch.Tensor, labels: torch.Tens
     `progress(step, total_steps)` after every batch. Raises FineTuneError with fewer than
     MIN_DRAWINGS drawings.
     """
-    from .train import _as_input, predict_probabilities
+    from .models import as_model_input as _as_input
+    from .predict import predict_probabilities
 
     start = time.perf_counter()
     labels = torch.as_tensor(labels, dtype=torch.long)

@@ -53,7 +53,7 @@ def _normalized(image: torch.Tensor) -> torch.Tensor:
 
 
 def _logits(model, image):
-    from .train import _as_input
+    from .models import as_model_input as _as_input
 
     return model(_as_input(model, _normalized(image)))[0]
 

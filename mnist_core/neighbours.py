@@ -40,7 +40,7 @@ def last_linear(model: nn.Module) -> nn.Linear:
 @torch.no_grad()
 def hidden_features(model: nn.Module, x: torch.Tensor, batch_size: int = FEATURE_BATCH) -> torch.Tensor:
     """(N, D) float32: the input of the model's last linear layer for normalized images (N, 1, 28, 28)."""
-    from .train import _as_input
+    from .models import as_model_input as _as_input
 
     captured: list[torch.Tensor] = []
     handle = last_linear(model).register_forward_pre_hook(lambda module, args: captured.append(args[0].detach()))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from .config import ConfigError, TrainConfig
 
 PRESETS: dict[str, dict] = {
-    "draw": {"arch": "cnn", "epochs": 4, "augment": True},
+    "draw": {"arch": "cnn", "epochs": 6, "augment": True},
 }
 PRESET_HELP = {"draw": "the Draw page's default model: a CNN on augmented MNIST, reads drawings best"}
 

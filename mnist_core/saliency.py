@@ -37,7 +37,7 @@ class SaliencyMap:
 
 
 def _logits(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    from .train import _as_input  # channels_last for CNNs, as in training
+    from .models import as_model_input as _as_input  # channels_last for CNNs, as in training
 
     return model(_as_input(model, x))
 

@@ -5,7 +5,8 @@ import torch
 
 from mnist_core.config import TrainConfig
 from mnist_core.flip import CHANGE_LEVEL, changed_pixels, flip_search, pixels_to_flip_comparison, runner_up
-from mnist_core.train import fit, predict_probabilities
+from mnist_core.predict import predict_probabilities
+from mnist_core.train import fit
 
 
 @pytest.fixture(scope="module")
