@@ -131,6 +131,12 @@ def index_for_run(key: tuple, model: nn.Module, train_x: torch.Tensor, train_lab
     return built
 
 
+def cached_index(key: tuple) -> RunNeighbours | None:
+    """The run's indexes if `index_for_run` built them in this process, else None (never builds)."""
+    with _CACHE_LOCK:
+        return _CACHE.get(key)
+
+
 def brute_force_nearest(features: np.ndarray, query: np.ndarray, k: int) -> list[int]:
     """The reference: sort every distance (for tests and a doubting student).
 
