@@ -580,6 +580,7 @@ APP_SOURCES = [REPO_ROOT / "app.py", *sorted((REPO_ROOT / "ui").glob("*.py")),
 REVIEWED_RAW_HTML = {
     "ui/class_handwriting.py": 1,  # the misread drawings
     "ui/draw_views.py": 2,  # the big digit and its percentage; the preprocessing cards
+    "ui/draw_insight.py": 2,  # the nearest-image tiles by pixels and by hidden layer (digits, distances, PNGs)
     "ui/image_grid.py": 2,  # the crisp-pixels CSS; the gallery tiles (digits, probabilities, PNGs)
 }
 
