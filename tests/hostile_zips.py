@@ -1,0 +1,104 @@
+"""Uploads a run store must refuse, built from a good exported run (tests/test_run_import.py and the
+bad-input catalogue use the same ones).
+
+`hostile_zip(kind, good_zip, marker)` returns the bytes of one bad upload; `marker` is a file
+that the pickle case would create if it were ever unpickled.
+"""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import torch
+
+MB = 1024 * 1024
+
+
+class WritesAMarker:
+    """A pickle that, if ever unpickled, creates a file: what a malicious weights.pt could do."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def entries(good_zip: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(good_zip)) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def zip_of(files: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _replace(good_zip: bytes, file_name: str, data: bytes) -> bytes:
+    files = entries(good_zip)
+    (key,) = [k for k in files if k.endswith("/" + file_name)]
+    files[key] = data
+    return zip_of(files)
+
+
+def _saved(obj) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def _config(good_zip: bytes) -> dict:
+    (data,) = [v for k, v in entries(good_zip).items() if k.endswith("/config.json")]
+    return json.loads(data)
+
+
+def hostile_zip(kind: str, good_zip: bytes, marker=None) -> bytes:
+    """One bad upload, made from `good_zip` (an exported MLP run with hidden=(32,))."""
+    from mnist_core.models import MLP
+
+    if kind == "not-a-zip":
+        return b"\x89PNG\r\n\x1a\n" + bytes(2000)  # a picture, renamed .zip
+    if kind == "zip-bomb":  # 20 MB of zeros packed into about 20 kB
+        return _replace(good_zip, "history.json", bytes(20 * MB))
+    if kind == "dotdot":
+        return zip_of({**entries(good_zip), "../../evil.txt": b"written outside the folder"})
+    if kind == "absolute":
+        return zip_of({**entries(good_zip), "/etc/cron.d/evil": b"* * * * * root true"})
+    if kind == "pickle":
+        return _replace(good_zip, "weights.pt", _saved({"layers.0.weight": WritesAMarker(marker)}))
+    if kind == "wrong-shapes":
+        return _replace(good_zip, "weights.pt", _saved(MLP(hidden=(16,)).state_dict()))
+    if kind == "unknown-architecture":
+        return _replace(good_zip, "config.json", json.dumps(dict(_config(good_zip), arch="resnet")).encode())
+    if kind == "oversized":  # a real zip, padded to 51 MB
+        return good_zip + bytes(51 * MB - len(good_zip))
+    if kind == "too-many-entries":
+        return zip_of({f"run/{i}.txt": b"" for i in range(500)})
+    if kind == "no-config":
+        return zip_of({k: v for k, v in entries(good_zip).items() if not k.endswith("/config.json")})
+    if kind == "bad-json":
+        return _replace(good_zip, "config.json", b"{not json")
+    raise ValueError(kind)
+
+
+# kind -> the exact sentence an upload of it gets.
+MESSAGES = {
+    "not-a-zip": "This file is not a .zip archive: upload a .zip made by MNIST Lab's Download button.",
+    "zip-bomb": "The zip would unpack to far more than a run holds (it looks like a zip bomb), so it was not opened.",
+    "dotdot": "The zip holds a path outside its folder ('../../evil.txt'), so it was not opened.",
+    "absolute": "The zip holds a path outside its folder ('/etc/cron.d/evil'), so it was not opened.",
+    "pickle": "The weights.pt in the zip holds more than plain tensors (it could run code when loaded), "
+              "so it was not loaded.",
+    "wrong-shapes": "The weights in the zip do not fit the Shallow MLP its config.json describes: layers.0.weight "
+                    "is 16×784 where the model has 32×784.",
+    "unknown-architecture": "The settings in the zip's config.json are not valid: Unknown architecture 'resnet': "
+                            "choose one of softmax, mlp, deep-mlp, cnn.",
+    "oversized": "The file is 51.0 MB, more than the 50 MB an uploaded run may have.",
+    "too-many-entries": "The zip holds 500 entries, more than the 16 a run has, so it was not opened.",
+    "no-config": "The zip has no config.json, so it is not a run made by MNIST Lab's Download button.",
+    "bad-json": "The config.json in the zip is not valid JSON.",
+}
