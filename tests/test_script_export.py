@@ -159,7 +159,7 @@ def test_the_notebook_runs_headless_and_prints_the_runs_accuracy(synthetic, tmp_
     result = fit(config, synthetic)
     data_dir = write_mnist_files(synthetic, tmp_path / "data")
     notebook = nbformat.reads(training_notebook(config, data_dir=str(data_dir)), as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}},
-                   env=ENV).execute()
+    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+                   ).execute(env=ENV)  # one torch thread in the kernel too
     outputs = [out.get("text", "") for out in notebook.cells[-1].outputs if out.output_type == "stream"]
     assert printed_accuracy("".join(outputs)) == round(result.test_accuracy, 4), json.dumps(outputs)
