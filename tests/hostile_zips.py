@@ -1,8 +1,9 @@
 """Uploads a run store must refuse, built from a good exported run (tests/test_run_import.py and the
-bad-input catalogue use the same ones).
+bad-input catalogue use the same ones; the sentence each one gets is UPLOAD_REFUSED in
+tests/bad_input_catalogue.py).
 
 `hostile_zip(kind, good_zip, marker)` returns the bytes of one bad upload; `marker` is a file
-that the pickle case would create if it were ever unpickled.
+that the pickle case would create if it were ever unpickled. `exported_mlp_zip()` is the good one.
 """
 from __future__ import annotations
 
@@ -56,6 +57,21 @@ def _config(good_zip: bytes) -> dict:
     return json.loads(data)
 
 
+def exported_mlp_zip(root) -> bytes:
+    """A small MLP (hidden=(32,)) trained on synthetic digits, saved in `root` and exported as a zip."""
+    from mnist_core.config import TrainConfig
+    from mnist_core.data import make_synthetic
+    from mnist_core.run_export import run_zip_bytes
+    from mnist_core.runs import RunStore
+    from mnist_core.train import fit
+
+    data = make_synthetic(n_train_per_class=10, n_test_per_class=2)
+    result = fit(TrainConfig(arch="mlp", hidden=(32,), epochs=1, batch_size=50), data)
+    store = RunStore(root)
+    info = store.save(result, name="taken home", owner="teacher0001", test_labels=data.test_labels)
+    return run_zip_bytes(store, info.run_id)
+
+
 def hostile_zip(kind: str, good_zip: bytes, marker=None) -> bytes:
     """One bad upload, made from `good_zip` (an exported MLP run with hidden=(32,))."""
     from mnist_core.models import MLP
@@ -83,22 +99,3 @@ def hostile_zip(kind: str, good_zip: bytes, marker=None) -> bytes:
     if kind == "bad-json":
         return _replace(good_zip, "config.json", b"{not json")
     raise ValueError(kind)
-
-
-# kind -> the exact sentence an upload of it gets.
-MESSAGES = {
-    "not-a-zip": "This file is not a .zip archive: upload a .zip made by MNIST Lab's Download button.",
-    "zip-bomb": "The zip would unpack to far more than a run holds (it looks like a zip bomb), so it was not opened.",
-    "dotdot": "The zip holds a path outside its folder ('../../evil.txt'), so it was not opened.",
-    "absolute": "The zip holds a path outside its folder ('/etc/cron.d/evil'), so it was not opened.",
-    "pickle": "The weights.pt in the zip holds more than plain tensors (it could run code when loaded), "
-              "so it was not loaded.",
-    "wrong-shapes": "The weights in the zip do not fit the Shallow MLP its config.json describes: layers.0.weight "
-                    "is 16×784 where the model has 32×784.",
-    "unknown-architecture": "The settings in the zip's config.json are not valid: Unknown architecture 'resnet': "
-                            "choose one of softmax, mlp, deep-mlp, cnn.",
-    "oversized": "The file is 51.0 MB, more than the 50 MB an uploaded run may have.",
-    "too-many-entries": "The zip holds 500 entries, more than the 16 a run has, so it was not opened.",
-    "no-config": "The zip has no config.json, so it is not a run made by MNIST Lab's Download button.",
-    "bad-json": "The config.json in the zip is not valid JSON.",
-}

@@ -535,6 +535,27 @@ def scenario_engine_run_id(case: Case, tmp_path, **_) -> Seen:
     return Seen(messages, "\n".join(messages))
 
 
+@pytest.fixture(scope="module")
+def good_upload(tmp_path_factory):
+    from hostile_zips import exported_mlp_zip
+    return exported_mlp_zip(tmp_path_factory.mktemp("home"))
+
+
+def scenario_engine_upload(case: Case, tmp_path, good_upload, **_) -> Seen:
+    from hostile_zips import hostile_zip
+
+    from mnist_core.run_import import RunImportError, import_run_zip
+    from mnist_core.runs import RunStore
+
+    marker = tmp_path / "i-was-executed"
+    store = RunStore(tmp_path / "runs")
+    with pytest.raises(RunImportError) as caught:
+        import_run_zip(hostile_zip(case.args[0], good_upload, marker), store, owner="student0002")
+    assert not marker.exists(), "a weights file must never be unpickled as code"
+    assert not store.root.exists() or list(store.root.iterdir()) == [], "nothing is left behind"
+    return Seen([str(caught.value)], str(caught.value))
+
+
 SCENARIOS = {name.removeprefix("scenario_"): function for name, function in globals().items()
              if name.startswith("scenario_")}
 
@@ -555,6 +576,8 @@ def test_bad_input(case: Case, request, tmp_path, monkeypatch):
     if case.needs_mnist and not HAVE_MNIST:
         pytest.skip("real MNIST is not available (set MNIST_DATA_DIR)")
     fixtures = {"tmp_path": tmp_path, "monkeypatch": monkeypatch, "tiny_result": request.getfixturevalue("tiny_result")}
+    if case.bullet == "upload":
+        fixtures["good_upload"] = request.getfixturevalue("good_upload")
     if case.where == "page":
         fixtures["runs_dir"] = request.getfixturevalue("runs_dir")
         fixtures["jobs_to_stop"] = request.getfixturevalue("jobs_to_stop")

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from hostile_zips import MESSAGES, entries, hostile_zip, zip_of
+from bad_input_catalogue import UPLOAD_REFUSED
+from hostile_zips import entries, hostile_zip, zip_of
 from mnist_core.config import TrainConfig
 from mnist_core.run_export import run_zip_bytes
 from mnist_core.run_import import RunImportError, import_run_zip
@@ -67,13 +68,13 @@ def test_an_upload_from_disk_works_like_one_from_memory(exported, tmp_path):
     assert import_run_zip(path, RunStore(tmp_path / "runs"), owner="student0002").config == original.config
 
 
-@pytest.mark.parametrize("kind", MESSAGES)
+@pytest.mark.parametrize("kind", UPLOAD_REFUSED)
 def test_a_hostile_upload_gets_its_sentence_and_leaves_nothing(kind, exported, tmp_path):
     marker = tmp_path / "i-was-executed"
     store = RunStore(tmp_path / "runs")
     with pytest.raises(RunImportError) as caught:
         import_run_zip(hostile_zip(kind, exported[2], marker), store, owner="student0002")
-    assert str(caught.value) == MESSAGES[kind]
+    assert str(caught.value) == UPLOAD_REFUSED[kind]
     assert left_in(store) == [] and not marker.exists()
     assert not (tmp_path / "evil.txt").exists() and not (tmp_path.parent / "evil.txt").exists()
 
