@@ -138,7 +138,7 @@ def _extra_commands():
     """Subcommands that live beside their feature: each module has add_cli_command(subparsers)."""
     import importlib
 
-    for module_name in ("mnist_core.predict", "mnist_core.experiments"):
+    for module_name in ("mnist_core.predict", "mnist_core.experiments", "mnist_core.export_import_cli"):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:

@@ -250,6 +250,9 @@ CASES = [
          "The training crashed: RuntimeError: injected fault", "page_crash", needs_mnist=True),
 
     # --- uploaded runs (issue 15) -------------------------------------------------------------------
+    *[Case(f"cli-import-{kind}", "upload", "cli", f"import FILE.zip, FILE being {UPLOAD_GIVEN[kind]}",
+           UPLOAD_REFUSED[kind], "cli_upload", (kind,))
+      for kind in ("not-a-zip", "zip-bomb", "dotdot", "pickle", "wrong-shapes", "unknown-architecture", "oversized")],
     *[Case(f"engine-upload-{kind}", "upload", "engine", f"import_run_zip of {UPLOAD_GIVEN[kind]}", message,
            "engine_upload", (kind,)) for kind, message in UPLOAD_REFUSED.items()],
 ]

@@ -535,6 +535,20 @@ def scenario_engine_run_id(case: Case, tmp_path, **_) -> Seen:
     return Seen(messages, "\n".join(messages))
 
 
+def scenario_cli_upload(case: Case, tmp_path, good_upload, **_) -> Seen:
+    from hostile_zips import hostile_zip
+
+    marker = tmp_path / "i-was-executed"
+    upload = tmp_path / "upload.zip"
+    upload.write_bytes(hostile_zip(case.args[0], good_upload, marker))
+    completed = run_cli("import", str(upload), "--out", str(tmp_path / "runs"))
+    assert len(completed.stderr.splitlines()) == 1, completed.stderr
+    assert not marker.exists(), "a weights file must never be unpickled as code"
+    assert not (tmp_path / "runs").exists() or list((tmp_path / "runs").iterdir()) == [], "nothing is left behind"
+    assert sorted(p.name for p in tmp_path.parent.iterdir() if p.name == "evil.txt") == []
+    return cli_seen(completed)
+
+
 @pytest.fixture(scope="module")
 def good_upload(tmp_path_factory):
     from hostile_zips import exported_mlp_zip
