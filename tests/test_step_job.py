@@ -1,0 +1,82 @@
+"""Step mode as a job (mnist_core/step_job.py): presses from another thread, a slot only while training."""
+from __future__ import annotations
+
+import contextlib
+import threading
+from types import SimpleNamespace
+
+import pytest
+
+from mnist_core.config import TrainConfig
+from mnist_core.step_job import StepProgress, run_step_session
+
+
+def start(synthetic, config=None, slot=contextlib.nullcontext, idle_minutes=30):
+    job = SimpleNamespace(spec=SimpleNamespace(config=config or TrainConfig(arch="softmax", batch_size=50)),
+                          progress=StepProgress(), stop_event=threading.Event(), result=None)
+    worker = threading.Thread(target=lambda: setattr(job, "result", run_step_session(
+        job, synthetic, slot=slot, idle_minutes=idle_minutes)))
+    worker.start()
+    return job, worker
+
+
+def press(job, kind, count=1):
+    assert job.progress.request(kind, count).wait(30), "the worker answers a press"
+    return job.progress.snapshot()
+
+
+def test_presses_train_batches_and_finish_returns_the_run(synthetic):
+    job, worker = start(synthetic)
+    for expected in (1, 2, 3):
+        snapshot = press(job, "step")
+        assert len(snapshot["records"]) == snapshot["step"] == expected and not snapshot["busy"]
+    assert snapshot["picture"].startswith(b"\x89PNG") and snapshot["limit"] > 0
+    snapshot = press(job, "step", 10)
+    assert snapshot["step"] == 13 and snapshot["presses"] == 4
+    snapshot = press(job, "epoch")
+    assert snapshot["step"] == 18 == snapshot["steps_per_epoch"] * 2 and snapshot["epoch"] == 2
+    assert len(snapshot["epochs"]) == 2, "two whole epochs, each validated"
+    press(job, "finish")
+    worker.join(30)
+    assert job.result.steps == 18 and job.result.status == "stopped" and job.result.test_accuracy is not None
+
+
+def test_the_slot_is_held_only_while_a_press_trains(synthetic):
+    held = []
+
+    @contextlib.contextmanager
+    def slot():
+        held.append(True)
+        yield
+        held.append(False)
+    job, worker = start(synthetic, slot=slot)
+    press(job, "step")
+    assert held[-1] is False, "released between presses"
+    count = len(held)
+    press(job, "step", 2)
+    assert len(held) == count + 2, "one slot per press"
+    job.stop_event.set()  # the sidebar's Stop: the session ends and is returned as a run
+    worker.join(30)
+    assert job.result.steps == 3 and held[-1] is False
+
+
+def test_an_idle_session_closes_itself(synthetic):
+    job, worker = start(synthetic, idle_minutes=0.5 / 60)
+    press(job, "step")
+    worker.join(30)
+    assert not worker.is_alive() and job.result.steps == 1
+
+
+def test_a_press_past_the_end_does_nothing(synthetic):
+    job, worker = start(synthetic, config=TrainConfig(arch="softmax", batch_size=50, epochs=1))
+    snapshot = press(job, "step", 100)
+    assert snapshot["done"] and snapshot["step"] == 9
+    assert press(job, "step")["step"] == 9
+    press(job, "finish")
+    worker.join(30)
+    assert job.result.status == "completed"
+
+
+def test_an_unknown_command_is_refused():
+    with pytest.raises(ValueError):
+        StepProgress().request("jump")
