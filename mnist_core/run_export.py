@@ -25,7 +25,7 @@ from .runs import RunStore, RunStoreError
 from .script_export import export_file_name, training_script
 
 # What of meta.json travels with a run; everything else (owner, PIN hash, class, ...) stays home.
-SHARED_META_KEYS = ("name", "created", "status", "reason", "data_source", "extra")
+SHARED_META_KEYS = ("format_version", "name", "created", "status", "reason", "data_source", "extra")
 # Keys that name a person; dropped from `extra` too, in case a feature ever puts one there.
 IDENTITY_KEYS = {"owner", "user", "user_token", "token", "pin", "pin_hash", "salt", "class", "class_code",
                  "classroom", "student"}
@@ -38,6 +38,8 @@ def shared_meta(meta: dict) -> dict:
 
     >>> shared_meta({"name": "mine", "owner": "3f9a1c2b", "pin_hash": "x", "extra": {"class": "7b", "study": "l2"}})
     {'name': 'mine', 'extra': {'study': 'l2'}}
+    >>> shared_meta({"format_version": 2, "name": "mine", "owner": "3f9a1c2b"})
+    {'format_version': 2, 'name': 'mine'}
     """
     shared = {key: meta[key] for key in SHARED_META_KEYS if key in meta}
     if isinstance(shared.get("extra"), dict):

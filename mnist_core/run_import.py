@@ -38,8 +38,8 @@ import torch
 from .config import ARCHITECTURES, ConfigError, TrainConfig
 from .models import create_model
 from .run_export import README_NAME, RUN_FILES, shared_meta
-from .runs import (LATEST_TIME, RUN_ID_PATTERN, RunInfo, RunStore, RunStoreError, _check_history, _check_metrics,
-                   clean_run_name)
+from .runs import (FORMAT_VERSION, LATEST_TIME, RUN_ID_PATTERN, RunInfo, RunStore, RunStoreError, _check_history,
+                   _check_metrics, clean_run_name)
 
 MAX_UPLOAD_MB = 50  # the largest file accepted (an MLP 512 run is about 2 MB)
 MAX_ENTRIES = 16  # a run has 9 files
@@ -137,7 +137,17 @@ def _json(archive, entries, name, default):
         raise RunImportError(f"The {name} in the zip is not valid JSON.") from None
 
 
+def _format_version(meta) -> None:
+    version = meta.get("format_version", 1) if isinstance(meta, dict) else 1
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise RunImportError("The meta.json in the zip is damaged (its format version is not a whole number).")
+    if version > FORMAT_VERSION:
+        raise RunImportError(f"The run in the zip was saved by a newer MNIST Lab (format version {version}; this "
+                             f"version reads up to {FORMAT_VERSION}), so it cannot be imported here.")
+
+
 def _config(archive, entries) -> TrainConfig:
+    """The zip's TrainConfig; settings an older format lacks take their defaults, as in the run store."""
     data = _json(archive, entries, "config.json", None)
     if not isinstance(data, dict):
         raise RunImportError("The config.json in the zip does not hold a run's settings.")
@@ -220,7 +230,7 @@ def _meta(meta, config: TrainConfig, owner: str, name: str | None) -> dict:
         shown = clean_run_name(name or meta.get("name") or config.short_description())
     except RunStoreError:
         shown = clean_run_name(config.short_description())
-    return {"name": shown, "created": time.time(), "owner": owner,
+    return {"format_version": FORMAT_VERSION, "name": shown, "created": time.time(), "owner": owner,
             "status": str(meta.get("status") or "completed")[:20], "reason": str(meta.get("reason") or "")[:300],
             "data_source": str(meta.get("data_source") or "mnist")[:40], "extra": extra}
 
@@ -249,6 +259,8 @@ def import_run_zip(source: bytes | str | os.PathLike, store: RunStore, owner: st
         raise RunImportError("An imported run needs an owner: reload the page and upload it again.")
     with _open_zip(source) as archive:
         entries = _entries(archive)
+        meta = _json(archive, entries, "meta.json", {})
+        _format_version(meta)
         config = _config(archive, entries)
         _weights(_read(archive, entries["weights.pt"]), config)
         history = _json(archive, entries, "history.json", {"batches": [], "epochs": []})
@@ -261,7 +273,7 @@ def import_run_zip(source: bytes | str | os.PathLike, store: RunStore, owner: st
                  for file_name in ("weights.pt", "test_probabilities.npy") if file_name in entries}
         if "test_probabilities.npy" in files:
             _probabilities(files["test_probabilities.npy"])
-        meta = _meta(_json(archive, entries, "meta.json", {}), config, owner, name)
+        meta = _meta(meta, config, owner, name)
     return _save(store, config, meta, history, metrics, files)
 
 

@@ -337,7 +337,6 @@ def training_script(config: TrainConfig, name: str | None = None, run_id: str | 
     >>> "mnist_core" in source, source.splitlines()[-1].strip()
     (False, 'main(args.data_dir, args.epochs, args.subset)')
     """
-    config.validate()
     first, second = _title(config, name, run_id)
     doc = (f'"""{first}\n\n{second}\nIt needs only torch and torchvision:\n\n'
            "    python THIS_FILE.py --data-dir DIR                       # the run's own settings\n"
@@ -357,7 +356,6 @@ def training_notebook(config: TrainConfig, name: str | None = None, run_id: str 
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-    config.validate()
     first, second = _title(config, name, run_id)
     cells = [
         new_markdown_cell(f"# {first}\n\n{second} It needs only `torch` and `torchvision`; run the cells "

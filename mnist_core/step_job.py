@@ -8,9 +8,11 @@ up the class's queue; while the session is open it is the student's one active
 training job. Finish (or Stop, or IDLE_MINUTES without a press) saves the
 session as a run.
 
-`StepProgress.snapshot()` is what the page draws: every batch so far (loss
-before/after, running accuracy), the last press's picture of the first layer's
-change (PNG bytes) and where the session is.
+`StepProgress` is the job's one progress object: a `History` (the session
+reports every batch and epoch into it, so the sidebar's progress bar and the
+live curves work as for any run) plus, in `snapshot()`, what the step view
+draws: every batch's loss before/after, the last press's picture of the first
+layer's change (PNG bytes) and where the session is.
 """
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .callbacks import Callback
-from .inspect import png_bytes
+from .history import History
+from .pictures import png_bytes
 from .stepping import StepSession
 
 IDLE_MINUTES = 30  # a session nobody pressed for this long is saved and closed
@@ -36,16 +38,15 @@ class StepCommand:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-class StepProgress(Callback):
+class StepProgress(History):
     """Thread-safe: the worker publishes the session after each press, the page reads snapshots."""
 
     def __init__(self):
-        self._lock = threading.Lock()
+        super().__init__()
         self._commands: queue.Queue[StepCommand] = queue.Queue()
-        self._state = {"records": [], "epochs": [], "picture": None, "limit": None, "legend": None,
+        self._state = {"records": [], "picture": None, "limit": None, "legend": None,
                        "step": 0, "epoch": 0, "total_steps": 0, "steps_per_epoch": 1, "left_in_epoch": 0,
                        "done": False, "status": "starting", "busy": False, "presses": 0}
-        self.last_press = time.time()
 
     # --- the page's side --------------------------------------------------------------
     def request(self, kind: str, count: int = 1) -> threading.Event:
@@ -59,11 +60,11 @@ class StepProgress(Callback):
         return command.done
 
     def snapshot(self) -> dict:
+        """History's snapshot (info, batches, epochs, latest_batch, finished) and the step view's state."""
+        snapshot = super().snapshot()
         with self._lock:
-            state = dict(self._state)
-        state["records"] = list(state["records"])
-        state["epochs"] = list(state["epochs"])
-        return state
+            snapshot.update(self._state, records=list(self._state["records"]))
+        return snapshot
 
     # --- the worker's side ------------------------------------------------------------
     def next_command(self, timeout: float) -> StepCommand | None:
@@ -79,8 +80,7 @@ class StepProgress(Callback):
             picture, legend = png_bytes(image), png_bytes(legend_image)
         with self._lock:
             self._state.update(
-                records=[dict(vars(r)) for r in session.records], epochs=list(session.epoch_events),
-                step=session.step_count, epoch=session.epoch, total_steps=session.total_steps,
+                records=[dict(vars(r)) for r in session.records], step=session.step_count, epoch=session.epoch, total_steps=session.total_steps,
                 steps_per_epoch=session.steps_per_epoch, left_in_epoch=session.batches_left_in_epoch,
                 done=session.done, status=session.status, busy=busy)
             if with_picture:
@@ -99,7 +99,7 @@ def run_step_session(job, data, slot=contextlib.nullcontext, idle_minutes: float
     """
     progress: StepProgress = job.progress
     with slot():
-        session = StepSession(job.spec.config, data)
+        session = StepSession(job.spec.config, data, history=progress)
     progress.publish(session, with_picture=False)
     last_press = time.time()
     while not job.stop_event.is_set() and time.time() - last_press < idle_minutes * 60:

@@ -9,15 +9,16 @@ weights from before the press, so `first_layer_change()` shows what the press
 did to them: for softmax regression the ten digit templates, for an MLP the
 first-layer units that moved most, for a CNN the first conv filters.
 
-Stepping a session through all its batches takes exactly the steps fit() takes
-(same split, batch order, initial weights, schedule and dropout masks), so a
-stepped run is an ordinary run. `result()` evaluates it and returns a
-TrainResult for the run store. Nothing here knows about threads or pages;
+It is built from fit()'s own pieces (train.py's `_prepare` and `_train_step`),
+so stepping a session through all its batches takes exactly the steps fit()
+takes (same split, batch order, initial weights, schedule and dropout masks)
+and a stepped run is an ordinary run. Every batch and epoch goes into a
+`History`, as fit() reports them, so the live view draws a stepped run like any
+other. `result()` evaluates it and returns a TrainResult for the run store. Nothing here knows about threads or pages;
 mnist_core/jobs.py runs a session as a job.
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
@@ -25,12 +26,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import ConfigError, TrainConfig
-from .data import MnistData, batch_count, iterate_batches, make_split
-from .inspect import (colour_legend, conv_filters, diverging_rgb, first_layer_units, strongest_units,
-                      symmetric_limit, tile_grid)
-from .models import count_parameters, create_model
-from .train import EXPLODED_LOSS, TrainResult, _as_input, _make_optimizer, divergence_reason, evaluate
+from .callbacks import BatchEvent, EpochEvent
+from .config import TrainConfig
+from .data import MnistData, iterate_batches
+from .history import History
+from .inspection import conv_filters, first_layer_units, strongest_units
+from .models import as_model_input
+from .pictures import colour_legend, diverging_rgb, symmetric_limit, tile_grid
+# The engine's own preparation and step (train.py): a stepped run is fit()'s run, one press at a time.
+from .train import TrainResult, _prepare, _train_step, divergence_reason, evaluate, has_diverged
 
 UNITS_SHOWN = 16  # first-layer units drawn for an MLP: the ones the press moved most
 
@@ -46,12 +50,6 @@ class StepRecord:
     running_accuracy: float  # training accuracy over this epoch's batches so far
     batch_size: int
 
-    def to_event(self, total_steps: int) -> dict:
-        """The run store's batch event, with the before/after losses kept beside it."""
-        return {"step": self.step, "epoch": self.epoch, "total_steps": total_steps, "loss": self.loss,
-                "running_accuracy": self.running_accuracy, "examples_per_second": 0.0,
-                "loss_before": self.loss_before, "loss_after": self.loss_after}
-
 
 def first_layer_weights(model: torch.nn.Module) -> np.ndarray:
     """(tiles, h, w): the first layer's weights as pictures (pixel templates or conv filters)."""
@@ -64,27 +62,15 @@ def first_layer_weights(model: torch.nn.Module) -> np.ndarray:
 class StepSession:
     """One run trained by hand, batch by batch."""
 
-    def __init__(self, config: TrainConfig, data: MnistData):
-        config.validate()
+    def __init__(self, config: TrainConfig, data: MnistData, history: History | None = None):
         self.config, self.data = config, data
-        self.split = make_split(data, config.val_fraction, config.subset, config.seed)
+        # `history` gets every batch (log interval 1) and epoch event, as fit() reports them.
+        self.history = history if history is not None else History()
+        self._run = _prepare(config, data, self.history, callbacks=(), log_every=1)
+        self.model, self.split, self.total_steps = self._run.model, self._run.split, self._run.total_steps
         self.train_size = len(self.split.train_index)
-        if config.batch_size > self.train_size:
-            raise ConfigError(f"The batch size {config.batch_size:,} is larger than the training set "
-                              f"({self.train_size:,} images): choose at most {self.train_size:,}.")
-        self.model = create_model(config)
-        self.optimizer = _make_optimizer(self.model, config)
-        self.steps_per_epoch = batch_count(self.train_size, config.batch_size)
-        self.total_steps = config.epochs * self.steps_per_epoch
-        if config.max_steps:
-            self.total_steps = min(self.total_steps, config.max_steps)
-        self.scheduler = (torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=config.lr,
-                                                              total_steps=self.total_steps)
-                          if config.schedule == "onecycle" else None)
-        self._order = torch.Generator().manual_seed(config.seed + 1)
-        torch.manual_seed(config.seed + 2)  # dropout masks, as fit() seeds them
-        self._l1_weights = [p for p in self.model.parameters() if p.dim() > 1] if config.l1 else []
-        self.step_count, self.epoch = 0, 0
+        self.steps_per_epoch = self.history.steps_per_epoch
+        self.epoch = 0
         self._epoch_batches: list[torch.Tensor] = []
         self._sums = {"loss": 0.0, "correct": 0, "seen": 0}
         self.records: list[StepRecord] = []
@@ -92,6 +78,10 @@ class StepSession:
         self.status, self.reason = "running", ""
         self.train_seconds = 0.0
         self._weights_before_press = first_layer_weights(self.model)
+
+    @property
+    def step_count(self) -> int:
+        return self._run.step
 
     # --- where the session is ---------------------------------------------------
     @property
@@ -121,59 +111,57 @@ class StepSession:
 
     def _start_epoch(self) -> None:
         self.epoch += 1
-        self._epoch_batches = list(iterate_batches(self.train_size, self.config.batch_size, self._order))
+        self._epoch_batches = list(iterate_batches(self.train_size, self.config.batch_size, self._run.order))
         self._sums = {"loss": 0.0, "correct": 0, "seen": 0}
         self._epoch_start = time.perf_counter()
 
     @torch.no_grad()
     def _batch_loss(self, x, y) -> float:
         self.model.eval()
-        return F.cross_entropy(self.model(x), y).item()
+        return F.cross_entropy(self.model(as_model_input(self.model, x)), y).item()
 
     def _one_batch(self) -> StepRecord:
         if not self._epoch_batches:
             self._start_epoch()
         t0 = time.perf_counter()
         rows = self.split.train_index[self._epoch_batches.pop(0)]
-        x, y = _as_input(self.model, self.data.train_x[rows]), self.data.train_labels[rows]
+        x, y = self.data.train_x[rows], self.data.train_labels[rows]
         before = self._batch_loss(x, y)
         self.model.train()
-        logits = self.model(x)
-        loss = F.cross_entropy(logits, y)
-        objective = loss + self.config.l1 * sum(p.abs().sum() for p in self._l1_weights) if self._l1_weights else loss
-        self.optimizer.zero_grad(set_to_none=True)
-        objective.backward()
-        self.optimizer.step()
-        if self.scheduler is not None:
-            self.scheduler.step()
-        self.step_count += 1
+        loss, correct = _train_step(self._run, x, y)
+        self._run.step += 1
         after = self._batch_loss(x, y)
-        self.train_seconds += time.perf_counter() - t0
-        loss_value = loss.item()
-        self._sums["loss"] += loss_value * len(y)
-        self._sums["correct"] += (logits.argmax(1) == y).sum().item()
+        seconds = time.perf_counter() - t0
+        self.train_seconds += seconds
+        self._sums["loss"] += loss * len(y)
+        self._sums["correct"] += correct
         self._sums["seen"] += len(y)
         record = StepRecord(step=self.step_count, epoch=self.epoch, loss_before=before, loss_after=after,
-                            loss=loss_value, running_accuracy=self._sums["correct"] / self._sums["seen"],
+                            loss=loss, running_accuracy=self._sums["correct"] / self._sums["seen"],
                             batch_size=len(y))
         self.records.append(record)
-        if not math.isfinite(loss_value) or not math.isfinite(after) or loss_value > EXPLODED_LOSS:
-            self.status, self.reason = "diverged", divergence_reason(self.config, self.step_count, loss_value)
+        self.history.on_batch_end(BatchEvent(step=record.step, epoch=record.epoch, total_steps=self.total_steps,
+                                             loss=loss, running_accuracy=record.running_accuracy,
+                                             examples_per_second=len(y) / max(seconds, 1e-9)))
+        if has_diverged(loss) or has_diverged(after):
+            self.status, self.reason = "diverged", divergence_reason(self.config, self.step_count, loss)
         elif not self._epoch_batches or self.step_count >= self.total_steps:
             self._end_epoch()
         return record
 
-    def _epoch_event(self) -> dict:
+    def _epoch_event(self) -> EpochEvent:
         x_val = self.data.train_x[self.split.val_index]
         val = evaluate(self.model, x_val, self.data.train_labels[self.split.val_index])
         seen = self._sums["seen"]
-        return {"epoch": self.epoch, "step": self.step_count, "train_loss": self._sums["loss"] / seen,
-                "train_accuracy": self._sums["correct"] / seen, "val_loss": val["loss"],
-                "val_accuracy": val["accuracy"], "per_class_val_accuracy": val["per_class_accuracy"],
-                "seconds": time.perf_counter() - self._epoch_start}
+        return EpochEvent(epoch=self.epoch, step=self.step_count, train_loss=self._sums["loss"] / seen,
+                          train_accuracy=self._sums["correct"] / seen, val_loss=val["loss"],
+                          val_accuracy=val["accuracy"], per_class_val_accuracy=val["per_class_accuracy"],
+                          seconds=time.perf_counter() - self._epoch_start)
 
     def _end_epoch(self) -> None:
-        self.epoch_events.append(self._epoch_event())
+        event = self._epoch_event()
+        self.epoch_events.append(event.to_dict())
+        self.history.on_epoch_end(event)
         self._epoch_batches = []
 
     # --- what a press changed --------------------------------------------------------
@@ -203,23 +191,22 @@ class StepSession:
     # --- the end ---------------------------------------------------------------------
     def result(self, evaluate_test: bool = True) -> TrainResult:
         """The session so far as a run (what the run store saves); stepping can go on afterwards."""
-        epoch_events = list(self.epoch_events)
+        history = self.history.to_dict()
         if self._epoch_batches and self._sums["seen"]:
-            epoch_events.append(self._epoch_event())  # a partial epoch is validated, as a stopped fit() does
+            history["epochs"].append(self._epoch_event().to_dict())  # a partial epoch is validated, as fit() does
+        for row, record in zip(history["batches"], self.records):
+            row.update(loss_before=record.loss_before, loss_after=record.loss_after)
         finished = self.step_count >= self.total_steps and self.status == "running"
         status = self.status if self.status != "running" else ("completed" if finished else "stopped")
         epochs = max(self.epoch, 1 if self.step_count else 0)
         reason = self.reason or (f"trained by hand, one press at a time: {self.step_count} batch"
                                  f"{'es' if self.step_count != 1 else ''} in {epochs} epoch{'s' if epochs != 1 else ''}.")
-        result = TrainResult(model=self.model.eval(), config=self.config, status=status, reason=reason,
-                             history={"batches": [r.to_event(self.total_steps) for r in self.records],
-                                      "epochs": epoch_events},
-                             epochs_run=self.epoch, steps=self.step_count, train_seconds=self.train_seconds,
-                             parameters=count_parameters(self.model), train_size=self.train_size,
-                             data_source=self.data.source)
-        if epoch_events:
-            result.train_accuracy = epoch_events[-1]["train_accuracy"]
-            result.val_accuracy = epoch_events[-1]["val_accuracy"]
+        result = self._run.result
+        result.model, result.status, result.reason, result.history = self.model.eval(), status, reason, history
+        result.epochs_run, result.steps, result.train_seconds = self.epoch, self.step_count, self.train_seconds
+        if history["epochs"]:
+            result.train_accuracy = history["epochs"][-1]["train_accuracy"]
+            result.val_accuracy = history["epochs"][-1]["val_accuracy"]
         if evaluate_test and status != "diverged":
             test = evaluate(self.model, self.data.test_x, self.data.test_labels)
             result.test_accuracy, result.test_loss = test["accuracy"], test["loss"]

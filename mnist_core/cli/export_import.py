@@ -10,16 +10,19 @@ run's JSON with `run_dir`. A bad file exits 2 with one line (see mnist_core.cli)
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
+
+from ..run_export import export_run_zip
+from ..run_import import import_run_zip
+from ..runs import RunStore, RunStoreError, open_run_folder
+from ..script_export import training_notebook, training_script
+from .common import print_json
 
 CLI_OWNER = "cli"  # the owner of runs the command line makes (as `train` does)
 
 
 def _write_text(path: Path, text: str) -> Path:
-    from .runs import RunStoreError
-
     temporary = path.with_name(f".{path.name}.part")
     try:
         temporary.write_text(text)
@@ -31,10 +34,6 @@ def _write_text(path: Path, text: str) -> Path:
 
 
 def cmd_export(args) -> int:
-    from .run_export import export_run_zip
-    from .runs import open_run_folder
-    from .script_export import training_notebook, training_script
-
     store, run_id = open_run_folder(args.run_dir)
     info = store.get(run_id)
     if args.out:
@@ -43,24 +42,21 @@ def cmd_export(args) -> int:
         path = _write_text(Path(args.script), training_script(info.config, name=info.name, run_id=run_id))
     else:
         path = _write_text(Path(args.notebook), training_notebook(info.config, name=info.name, run_id=run_id))
-    print(json.dumps({"path": str(path)}), flush=True)
+    print_json({"path": str(path)})
     return 0
 
 
 def cmd_import(args) -> int:
-    from .run_import import import_run_zip
-    from .runs import RunStore
-
     store = RunStore(args.out)
     info = import_run_zip(args.file, store, owner=CLI_OWNER, name=args.name)
-    print(json.dumps({"run_dir": str(info.path), "run_id": info.run_id, "name": info.name, "status": info.status,
-                      "test_accuracy": info.test_accuracy, "config": info.config.to_dict()}), flush=True)
+    print_json({"run_dir": str(info.path), "run_id": info.run_id, "name": info.name, "status": info.status,
+                "test_accuracy": info.test_accuracy, "config": info.config.to_dict()})
     return 0
 
 
-def add_cli_command(subparsers) -> None:
+def add_commands(sub) -> None:
     """Register `export` and `import`."""
-    export = subparsers.add_parser("export", help="write a run as a .zip, a plain-PyTorch script or a notebook",
+    export = sub.add_parser("export", help="write a run as a .zip, a plain-PyTorch script or a notebook",
                                    description="Write a saved run as a .zip (without its owner), or as a "
                                                "plain-PyTorch script or notebook that trains it again.")
     export.add_argument("run_dir", help="a run folder, e.g. runs/20261122-193000-mlp-3f9a1c")
@@ -70,7 +66,7 @@ def add_cli_command(subparsers) -> None:
     what.add_argument("--notebook", metavar="FILE.ipynb", help="the same code as a Jupyter notebook")
     export.set_defaults(func=cmd_export)
 
-    imported = subparsers.add_parser("import", help="add a run from a .zip made by export (or the app's Download)",
+    imported = sub.add_parser("import", help="add a run from a .zip made by export (or the app's Download)",
                                      description="Check a run's .zip and add it to the run store as a new run.")
     imported.add_argument("file", metavar="FILE.zip")
     imported.add_argument("--out", default=None, metavar="RUNS_DIR",
