@@ -46,7 +46,7 @@ class StepProgress(History):
         self._commands: queue.Queue[StepCommand] = queue.Queue()
         self._state = {"records": [], "picture": None, "limit": None, "legend": None,
                        "step": 0, "epoch": 0, "total_steps": 0, "steps_per_epoch": 1, "left_in_epoch": 0,
-                       "done": False, "status": "starting", "busy": False, "presses": 0}
+                       "done": False, "status": "starting", "busy": False, "finishing": False, "presses": 0}
 
     # --- the page's side --------------------------------------------------------------
     def request(self, kind: str, count: int = 1) -> threading.Event:
@@ -56,6 +56,7 @@ class StepProgress(History):
         command = StepCommand(kind, max(1, min(int(count), MAX_STEPS_PER_PRESS)))
         with self._lock:
             self._state["busy"] = True
+            self._state["finishing"] = self._state["finishing"] or kind == "finish"
         self._commands.put(command)
         return command.done
 

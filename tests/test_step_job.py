@@ -80,3 +80,51 @@ def test_a_press_past_the_end_does_nothing(synthetic):
 def test_an_unknown_command_is_refused():
     with pytest.raises(ValueError):
         StepProgress().request("jump")
+
+
+# --- through the job queue -----------------------------------------------------------------
+
+def wait_until(condition, seconds=60):
+    import time
+    deadline = time.time() + seconds
+    while not condition() and time.time() < deadline:
+        time.sleep(0.02)
+    assert condition()
+
+
+def test_a_step_session_is_the_owners_one_training_job_and_is_saved_as_a_run(synthetic, tmp_path):
+    from mnist_core.jobs import FINISHED, JobError, JobManager
+    from mnist_core.runs import RunStore
+
+    jobs = JobManager(RunStore(tmp_path), slots=1)
+    config = TrainConfig(arch="softmax", batch_size=50)
+    job = jobs.submit_stepping(config, synthetic, owner="student0002", name="by hand")
+    assert job.step_mode and job.kind == "train" and jobs.active_job("student0002", kind="train") is job
+    with pytest.raises(JobError, match="is still"):
+        jobs.submit_training(config, synthetic, owner="student0002")
+    for _ in range(3):
+        assert job.progress.request("step").wait(30)
+    snapshot = job.progress.snapshot()
+    assert len(snapshot["records"]) == 3 and len(snapshot["batches"]) == 3, "every batch in the History too"
+    assert snapshot["latest_batch"]["step"] == 3 and snapshot["info"]["total_steps"] == 27
+    assert job.progress.request("finish").wait(30)
+    wait_until(lambda: job.state == FINISHED)
+    (info,) = RunStore(tmp_path).list(owner="student0002")
+    assert job.run_info.run_id == info.run_id and info.name == "by hand" and info.metrics["steps"] == 3
+    assert RunStore(tmp_path).load(info.run_id).history["batches"][2]["loss_before"] == snapshot["records"][2][
+        "loss_before"]
+
+
+def test_an_idle_step_session_does_not_hold_up_the_queue(synthetic, tmp_path):
+    from mnist_core.jobs import FINISHED, JobManager
+    from mnist_core.runs import RunStore
+
+    jobs = JobManager(RunStore(tmp_path), slots=1)
+    session = jobs.submit_stepping(TrainConfig(arch="softmax", batch_size=50), synthetic, owner="student0002")
+    assert session.progress.request("step").wait(30)
+    other = jobs.submit_training(TrainConfig(arch="softmax", batch_size=50, epochs=1), synthetic, owner="student0003")
+    wait_until(lambda: other.state == FINISHED)  # the one slot was free while nobody pressed
+    assert session.active and session.progress.request("step").wait(30)
+    session.stop()  # the sidebar's Stop: the session ends and is saved
+    wait_until(lambda: session.state == FINISHED)
+    assert session.result.steps == 2 and session.run_info is not None

@@ -25,6 +25,7 @@ from .page_links import TRAIN_PAGE
 from .run_picker import SELECTED_RUN_KEY, load_run
 from .job_view import FAST, SLOW, job_view, queue_text, stop_job
 from .session import get_jobs, get_store, user_params, user_token
+from .take_home import download_buttons
 from .text import plain
 
 RUN_SAVED_WHEN_IT_ENDS = "It joins the run history when it ends."
@@ -181,6 +182,8 @@ def draw_finished_job(job: Job) -> None:
         st.warning(plain(job.save_error), icon=":material/save:")
     draw_result_metrics(result.test_accuracy, result.val_accuracy, result.train_seconds, result.parameters,
                         result.train_size)
+    if job.run_info is not None:
+        download_buttons(get_store(), job.run_info, key="train_result")
     draw_curves(result.history)
 
 
@@ -195,6 +198,7 @@ def draw_saved_run(info) -> None:
     draw_outcome(info.status, info.reason, loaded.history)
     draw_result_metrics(metrics.get("test_accuracy"), metrics.get("val_accuracy"), metrics.get("train_seconds"),
                         metrics.get("parameters"), metrics.get("train_size"))
+    download_buttons(get_store(), info, key="train_saved")
     history = dict(loaded.history)
     # A run saved before the history kept its steps per epoch (run format 1).
     history.setdefault("steps_per_epoch", batch_count(metrics.get("train_size") or 1, info.config.batch_size))
