@@ -32,7 +32,7 @@ if job is None or not job.active:
             st.warning("The settings in the sidebar need fixing before training (see the message there).")
         else:
             mode = st.segmented_control("Mode", list(MODES), format_func=MODES.get, default="watch", required=True,
-                                        key="train_mode", label_visibility="collapsed",
+                                        key="train_mode", label_visibility="collapsed", persist_state="session",
                                         help="Step by step: you press a button for every batch and see what "
                                              "each step changes.")
             st.markdown(f"**Next run:** {plain(config.short_description())} · "

@@ -114,8 +114,9 @@ _WORKING = st.fragment(_working, run_every=0.5)
 def step_view(job: Job) -> None:
     """The open Step-mode session of this user."""
     snapshot = job.progress.snapshot()
-    st.markdown(f"#### Step by step: {plain(job.label)}")
-    st.caption(plain(f"{job.config.short_description()} · press a button to train; Finish saves the run."))
+    named = job.label != job.config.short_description()
+    st.markdown(f"#### Step by step{': ' + plain(job.label) if named else ''}")
+    st.caption(plain(f"{job.config.short_description()} · each press trains; Finish and save keeps the run."))
     if snapshot["busy"] or snapshot["finishing"]:
         _WORKING(job.job_id)
         return
