@@ -81,7 +81,8 @@ class StepProgress(History):
             picture, legend = png_bytes(image), png_bytes(legend_image)
         with self._lock:
             self._state.update(
-                records=[dict(vars(r)) for r in session.records], step=session.step_count, epoch=session.epoch, total_steps=session.total_steps,
+                records=[dict(vars(r)) for r in session.records], step=session.step_count, epoch=session.epoch,
+                total_steps=session.total_steps,
                 steps_per_epoch=session.steps_per_epoch, left_in_epoch=session.batches_left_in_epoch,
                 done=session.done, status=session.status, busy=busy)
             if with_picture:

@@ -199,8 +199,9 @@ class StepSession:
         finished = self.step_count >= self.total_steps and self.status == "running"
         status = self.status if self.status != "running" else ("completed" if finished else "stopped")
         epochs = max(self.epoch, 1 if self.step_count else 0)
-        reason = self.reason or (f"trained by hand, one press at a time: {self.step_count} batch"
-                                 f"{'es' if self.step_count != 1 else ''} in {epochs} epoch{'s' if epochs != 1 else ''}.")
+        batches = f"{self.step_count} batch{'es' if self.step_count != 1 else ''}"
+        reason = self.reason or (f"trained by hand, one press at a time: {batches} in {epochs} "
+                                 f"epoch{'s' if epochs != 1 else ''}.")
         result = self._run.result
         result.model, result.status, result.reason, result.history = self.model.eval(), status, reason, history
         result.epochs_run, result.steps, result.train_seconds = self.epoch, self.step_count, self.train_seconds
