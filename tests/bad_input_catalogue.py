@@ -253,6 +253,9 @@ CASES = [
     *[Case(f"cli-import-{kind}", "upload", "cli", f"import FILE.zip, FILE being {UPLOAD_GIVEN[kind]}",
            UPLOAD_REFUSED[kind], "cli_upload", (kind,))
       for kind in ("not-a-zip", "zip-bomb", "dotdot", "pickle", "wrong-shapes", "unknown-architecture", "oversized")],
+    *[Case(f"page-upload-{kind}", "upload", "page", f"Run history: upload {UPLOAD_GIVEN[kind]}",
+           UPLOAD_REFUSED[kind], "page_upload", (kind,), needs_mnist=True)
+      for kind in ("not-a-zip", "zip-bomb", "pickle", "wrong-shapes")],
     *[Case(f"engine-upload-{kind}", "upload", "engine", f"import_run_zip of {UPLOAD_GIVEN[kind]}", message,
            "engine_upload", (kind,)) for kind, message in UPLOAD_REFUSED.items()],
 ]

@@ -548,6 +548,21 @@ def scenario_cli_upload(case: Case, tmp_path, good_upload, **_) -> Seen:
     return cli_seen(completed)
 
 
+def scenario_page_upload(case: Case, tmp_path, runs_dir, good_upload, **_) -> Seen:
+    from hostile_zips import hostile_zip
+
+    from mnist_core.runs import RunStore
+
+    marker = tmp_path / "i-was-executed"
+    at = open_app("pages/runs.py")
+    (box,) = at.get("file_uploader")
+    box.set_value(("upload.zip", hostile_zip(case.args[0], good_upload, marker), "application/zip")).run()
+    assert not marker.exists(), "a weights file must never be unpickled as code"
+    assert RunStore(runs_dir).list() == [] and not at.success, "nothing is saved"
+    assert not runs_dir.exists() or list(runs_dir.iterdir()) == [], "nothing is left behind"
+    return page_seen(at)
+
+
 @pytest.fixture(scope="module")
 def good_upload(tmp_path_factory):
     from hostile_zips import exported_mlp_zip
