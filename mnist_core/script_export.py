@@ -39,6 +39,7 @@ def export_file_name(run_id: str, kind: str) -> str:
 _IMPORTS = """\
 import argparse
 import math
+import time
 
 import torch
 import torch.nn.functional as F
@@ -251,10 +252,12 @@ for epoch in range(1, epochs + 1):
     if MAX_STEPS:
         index_batches = index_batches[:max(0, total_steps - step)]
     step += len(index_batches)
+    started = time.perf_counter()
     train_loss, train_accuracy = train(model, optimizer, scheduler, x, y, index_batches)
+    seconds = time.perf_counter() - started
     val_loss, val_accuracy = test(model, val_x, val_y) if len(val_x) else (math.nan, math.nan)
     print(f"epoch {epoch}: train loss {train_loss:.4f}, train accuracy {train_accuracy:.4f}, "
-          f"validation accuracy {val_accuracy:.4f}")
+          f"validation accuracy {val_accuracy:.4f} ({seconds:.1f} s of training)")
     if MAX_STEPS and step >= MAX_STEPS:
         break
     if EARLY_STOPPING and len(val_x):

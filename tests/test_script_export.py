@@ -101,7 +101,7 @@ def test_the_script_is_plain_pytorch_with_the_runs_settings(name):
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                 for alias in node.names}
     imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported == {"argparse", "math", "torch", "torchvision"}
+    assert imported == {"argparse", "math", "time", "torch", "torchvision"}
     settings = {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
                 if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
                 and node.targets[0].id.isupper() and isinstance(node.value, ast.Constant)}
