@@ -276,12 +276,20 @@ class JobManager:
             job.state, job.started = RUNNING, time.time()
         try:
             torch.set_num_threads(self.threads_per_job)
-            result = run_step_session(job, data, slot=self.training_slot)
-            try:
-                job.run_info = self.store.save(result, name=job.spec.name, owner=job.owner,
-                                               test_labels=data.test_labels)
-            except RunStoreError as error:
-                job.save_error = save_error_text(error)
+
+            def save(result) -> RunInfo | None:
+                try:
+                    job.run_info = self.store.save(result, name=job.spec.name, owner=job.owner,
+                                                   test_labels=data.test_labels)
+                    job.save_error = None
+                except RunStoreError as error:
+                    job.run_info, job.save_error = None, save_error_text(error)
+                return job.run_info
+
+            result = run_step_session(job, data, slot=self.training_slot, save=save)
+            saved = job.progress.snapshot()["saved"]
+            if not (saved and saved[-1][1] == result.steps and job.run_info is not None):
+                save(result)  # unless a Save press has just kept these very weights
             job.result, job.state = result, FINISHED
         except ConfigError as error:
             job.error, job.state = str(error), FAILED

@@ -5,8 +5,8 @@ The page never trains: it calls `progress.request("step", 1)` (or `("step", 10)`
 set once the worker has done it. The worker holds a training slot only while it
 trains a press's batches, so a student thinking between two presses never holds
 up the class's queue; while the session is open it is the student's one active
-training job. Finish (or Stop, or IDLE_MINUTES without a press) saves the
-session as a run.
+training job. Save keeps the session so far as a run and goes on; Finish (or
+Stop, or IDLE_MINUTES without a press) saves it and ends it.
 
 `StepProgress` is the job's one progress object: a `History` (the session
 reports every batch and epoch into it, so the sidebar's progress bar and the
@@ -27,7 +27,7 @@ from .pictures import png_bytes
 from .stepping import StepSession
 
 IDLE_MINUTES = 30  # a session nobody pressed for this long is saved and closed
-COMMANDS = ("step", "epoch", "finish")
+COMMANDS = ("step", "epoch", "save", "finish")
 MAX_STEPS_PER_PRESS = 10_000
 
 
@@ -46,7 +46,8 @@ class StepProgress(History):
         self._commands: queue.Queue[StepCommand] = queue.Queue()
         self._state = {"records": [], "picture": None, "limit": None, "legend": None,
                        "step": 0, "epoch": 0, "total_steps": 0, "steps_per_epoch": 1, "left_in_epoch": 0,
-                       "done": False, "status": "starting", "busy": False, "finishing": False, "presses": 0}
+                       "done": False, "status": "starting", "busy": False, "finishing": False, "presses": 0,
+                       "saved": []}  # the runs Save made: (run id, batches), oldest first
 
     # --- the page's side --------------------------------------------------------------
     def request(self, kind: str, count: int = 1) -> threading.Event:
@@ -93,11 +94,16 @@ class StepProgress(History):
         with self._lock:
             self._state["busy"] = busy
 
+    def add_saved(self, run_id: str, batches: int) -> None:
+        with self._lock:
+            self._state["saved"] = [*self._state["saved"], (run_id, batches)]
 
-def run_step_session(job, data, slot=contextlib.nullcontext, idle_minutes: float = IDLE_MINUTES):
+
+def run_step_session(job, data, slot=contextlib.nullcontext, idle_minutes: float = IDLE_MINUTES, save=None):
     """The worker of a step-mode job: presses until Finish, Stop or a long idle; returns the TrainResult.
 
-    `slot()` is held while a press trains (the job queue's training slot).
+    `slot()` is held while a press trains (the job queue's training slot); `save(result)` keeps a
+    Save press's run and returns its RunInfo (the job queue saves the final result itself).
     """
     progress: StepProgress = job.progress
     with slot():
@@ -112,6 +118,14 @@ def run_step_session(job, data, slot=contextlib.nullcontext, idle_minutes: float
         if command.kind == "finish":
             command.done.set()
             break
+        if command.kind == "save":
+            with slot():
+                info = save(session.result()) if save is not None else None
+            if info is not None:
+                progress.add_saved(info.run_id, session.step_count)
+            progress.set_busy(False)
+            command.done.set()
+            continue
         with slot():
             session.step_to_epoch_end() if command.kind == "epoch" else session.step(command.count)
         progress.publish(session)

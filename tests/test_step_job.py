@@ -104,15 +104,32 @@ def test_a_step_session_is_the_owners_one_training_job_and_is_saved_as_a_run(syn
         jobs.submit_training(config, synthetic, owner="student0002")
     for _ in range(3):
         assert job.progress.request("step").wait(30)
+    assert job.progress.request("save").wait(30)  # Save: a run of 3 batches, and the session goes on
+    assert job.active and job.progress.snapshot()["saved"][0][1] == 3
+    assert job.progress.request("step").wait(30)
     snapshot = job.progress.snapshot()
-    assert len(snapshot["records"]) == 3 and len(snapshot["batches"]) == 3, "every batch in the History too"
-    assert snapshot["latest_batch"]["step"] == 3 and snapshot["info"]["total_steps"] == 27
+    assert len(snapshot["records"]) == 4 and len(snapshot["batches"]) == 4, "every batch in the History too"
+    assert snapshot["latest_batch"]["step"] == 4 and snapshot["info"]["total_steps"] == 27
     assert job.progress.request("finish").wait(30)
     wait_until(lambda: job.state == FINISHED)
-    (info,) = RunStore(tmp_path).list(owner="student0002")
-    assert job.run_info.run_id == info.run_id and info.name == "by hand" and info.metrics["steps"] == 3
-    assert RunStore(tmp_path).load(info.run_id).history["batches"][2]["loss_before"] == snapshot["records"][2][
+    final, saved = RunStore(tmp_path).list(owner="student0002")  # newest first
+    assert job.run_info.run_id == final.run_id and final.name == saved.name == "by hand"
+    assert (final.metrics["steps"], saved.metrics["steps"]) == (4, 3)
+    assert RunStore(tmp_path).load(final.run_id).history["batches"][2]["loss_before"] == snapshot["records"][2][
         "loss_before"]
+
+
+def test_save_then_finish_without_a_step_keeps_one_run(synthetic, tmp_path):
+    from mnist_core.jobs import FINISHED, JobManager
+    from mnist_core.runs import RunStore
+
+    jobs = JobManager(RunStore(tmp_path), slots=1)
+    job = jobs.submit_stepping(TrainConfig(arch="softmax", batch_size=50), synthetic, owner="student0002")
+    assert job.progress.request("step", 2).wait(30) and job.progress.request("save").wait(30)
+    assert job.progress.request("finish").wait(30)
+    wait_until(lambda: job.state == FINISHED)
+    (info,) = RunStore(tmp_path).list()
+    assert job.run_info.run_id == info.run_id and info.metrics["steps"] == 2
 
 
 def test_an_idle_step_session_does_not_hold_up_the_queue(synthetic, tmp_path):

@@ -35,7 +35,7 @@ def batches_in_the_table(at) -> list[int]:
     return list(table.value["Batch"])
 
 
-def test_step_three_times_shows_three_batches_then_finish_saves_the_run(runs_dir):
+def test_step_three_times_shows_three_batches_save_then_finish_saves_the_run(runs_dir):
     at = open_app("pages/train.py")
     job = start_stepping(at)
     assert at.button(key="sidebar_train").disabled, "the session is the student's one active training job"
@@ -51,6 +51,10 @@ def test_step_three_times_shows_three_batches_then_finish_saves_the_run(runs_dir
     record = job.progress.snapshot()["records"][-1]
     assert (before, after) == (round(record["loss_before"], 3), round(record["loss_after"], 3))
     assert len(at.image) == 2, "the picture of the change and its colour legend"
+    at.button(key="step_save").click().run()
+    assert "Saved as a run after 3 batches (see Run history). Keep stepping, or finish." in [
+        shown(c.value) for c in at.caption]
+    assert [r.metrics["steps"] for r in RunStore(runs_dir).list()] == [3] and job.active
     at.button(key="step_ten").click().run()
     assert batches_in_the_table(at)[0] == 13 == len(job.progress.snapshot()["records"])
     at.button(key="step_epoch").click().run()
@@ -65,8 +69,9 @@ def test_step_three_times_shows_three_batches_then_finish_saves_the_run(runs_dir
     wait_for_end(job)
     at.run()
     assert not at.exception, at.exception
-    (info,) = RunStore(runs_dir).list()
+    info, saved = RunStore(runs_dir).list()
     assert job.run_info.run_id == info.run_id and info.metrics["steps"] == 31 and info.status == "completed"
+    assert saved.metrics["steps"] == 3 and saved.status == "stopped"
     assert not at.button(key="sidebar_train").disabled, "the student can train again"
     assert [b.label for b in at.get("download_button")][:3] == ["Download run (.zip)", "Script (.py)",
                                                                 "Notebook (.ipynb)"]

@@ -39,6 +39,13 @@ def _press(job_id: int, command: str, count: int) -> None:
         job.progress.request(command, count).wait(ANSWER_SECONDS)
 
 
+def _save(job_id: int) -> None:
+    """Button callback: keep the session so far as a run, and go on stepping."""
+    job = my_job(job_id)
+    if job is not None and job.active:
+        job.progress.request("save").wait(ANSWER_SECONDS)
+
+
 def _finish(job_id: int) -> None:
     """Button callback: end the session; the job evaluates and saves the run (the page polls if it is slow)."""
     job = my_job(job_id)
@@ -124,8 +131,14 @@ def step_view(job: Job) -> None:
     for key, (label, command, count, help_text) in BUTTONS.items():
         row.button(label, key=key, on_click=_press, args=(job.job_id, command, count), help=help_text,
                    disabled=snapshot["done"], type="primary" if key == "step_one" else "secondary")
-    row.button("Finish and save", key="step_finish", icon=":material/save:", on_click=_finish, args=(job.job_id,),
+    row.button("Save", key="step_save", icon=":material/save:", on_click=_save, args=(job.job_id,),
+               help="Keep the network as it is now as a run in the run history, and go on stepping.")
+    row.button("Finish and save", key="step_finish", icon=":material/flag:", on_click=_finish, args=(job.job_id,),
                help="End the session: the run is evaluated on the test images and saved in the run history.")
+    if snapshot["saved"]:
+        batches = snapshot["saved"][-1][1]
+        st.caption(f"Saved as a run after {batches:,} batch{'es' if batches != 1 else ''} (see Run history). "
+                   "Keep stepping, or finish.")
     if snapshot["done"]:
         st.success("Every batch of the run is trained: press **Finish and save** to keep it.", icon=":material/flag:")
     _last_batch(snapshot)
