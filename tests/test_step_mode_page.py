@@ -86,3 +86,15 @@ def test_stop_in_the_sidebar_ends_and_saves_the_session(runs_dir):
     at.run()
     assert not at.exception and job.result.steps == 1 and job.result.status == "stopped"
     assert [r.metrics["steps"] for r in RunStore(runs_dir).list()] == [1]
+
+
+def test_other_pages_say_a_step_session_is_open(runs_dir):
+    at = open_app("pages/train.py")
+    job = start_stepping(at)
+    at.button(key="step_ten").click().run()
+    assert "Step mode: press the buttons on this page." in [c.value for c in at.sidebar.caption]
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception, at.exception
+    assert "Step mode: 10 batches trained by hand so far." in [c.value for c in at.sidebar.caption]
+    job.progress.request("finish").wait(30)
+    wait_for_end(job)

@@ -246,12 +246,16 @@ def _compact_status(job: Job) -> None:
     if job.state == QUEUED:
         position = get_jobs().queue_position(job)
         st.caption(f"Queued: number {position or 1} in line for a training slot.")
+    elif job.state == RUNNING and job.step_mode:
+        steps = (job.progress.snapshot()["latest_batch"] or {}).get("step", 0)
+        st.caption(f"Step mode: {steps:,} batch{'es' if steps != 1 else ''} trained by hand so far.")
     elif job.state == RUNNING:
         snapshot = job.progress.snapshot()
         fraction, text = progress_text(snapshot, job.started, job.stop_event.is_set())
         st.progress(min(max(fraction, 0.0), 1.0), text=text.split(" · about")[0])
     if job.active:
-        st.page_link(TRAIN_PAGE, label="Watch it live", icon=":material/monitoring:", query_params=user_params())
+        st.page_link(TRAIN_PAGE, label="Back to stepping" if job.step_mode else "Watch it live",
+                     icon=":material/monitoring:", query_params=user_params())
         # Until then it is not in the run history, so no page can rename or delete a run mid-training.
         st.caption(RUN_SAVED_WHEN_IT_ENDS)
 
@@ -266,7 +270,9 @@ def sidebar_status(live: bool = True) -> None:
             job_view(job, running=_compact_status, finished=_compact_status, queued=_compact_status,
                      refresh=SLOW, key="sidebar")
         else:
-            st.caption("Queued, see the page." if job.state == QUEUED else "Training: watch it on this page.")
+            st.caption("Queued, see the page." if job.state == QUEUED else
+                       "Step mode: press the buttons on this page." if job.step_mode else
+                       "Training: watch it on this page.")
         return
     _announce(job)
     if job.state == FINISHED and job.result is not None:
