@@ -67,6 +67,7 @@ class TrainConfig:
     subset: int = 0  # train on this many images per class (0 = all of them)
     seed: int = 0  # fixes initial weights, the validation split and the batch order
     max_steps: int = 0  # stop after this many batches in all (0 = no limit); for smoke tests
+    augment: bool = False  # train on randomly distorted batches (mnist_core.augment.DRAW_RECIPE): reads drawings better
 
     def __post_init__(self):
         # Accept lists from JSON or widgets, but keep the frozen object hashable.
@@ -128,6 +129,8 @@ class TrainConfig:
             text += f" · L1 {self.l1:g}"
         if self.dropout:
             text += f" · dropout {self.dropout:g}"
+        if self.augment:
+            text += " · augmented"
         return text
 
     def validate(self) -> "TrainConfig":
@@ -185,6 +188,8 @@ class TrainConfig:
         if self.subset < 0:
             raise ConfigError("The subset size must be 0 (all images) or a positive number of images per class.")
         number("The seed", self.seed, integer=True)
+        if not isinstance(self.augment, bool):
+            raise ConfigError(f"augment must be true or false, not {self.augment!r}.")
         number("max_steps", self.max_steps, integer=True)
         if self.max_steps < 0:
             raise ConfigError("max_steps must be 0 (no limit) or positive.")

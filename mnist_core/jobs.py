@@ -28,6 +28,7 @@ from typing import Callable
 
 import torch
 
+from .analysis_jobs import ANALYSIS, TaskProgress, run_analysis_job, task_label
 from .callbacks import Callback
 from .config import ConfigError, TrainConfig
 from .experiments import StudyProgress, run_and_save, run_plan, study_for
@@ -67,6 +68,8 @@ class JobSpec:
         """What the user sees: the run's name, its settings, or the study's title."""
         if self.kind == STUDY:
             return study_for(self.study, self.options).title
+        if self.kind == ANALYSIS:
+            return task_label(self.options)
         return self.name or (self.config.short_description() if self.config else self.kind)
 
     def to_dict(self) -> dict:
@@ -174,7 +177,8 @@ def run_study_job(job: Job, data, store: RunStore) -> list:
                         progress=job.progress, stop=job.stop_event, on_save_error=keep_save_error)
 
 
-RUNNERS: dict[str, Callable[[Job, object, RunStore], object]] = {TRAIN: run_training_job, STUDY: run_study_job}
+RUNNERS: dict[str, Callable[[Job, object, RunStore], object]] = {
+    TRAIN: run_training_job, STUDY: run_study_job, ANALYSIS: run_analysis_job}
 
 
 class JobManager:
@@ -213,6 +217,10 @@ class JobManager:
         study_for(spec.study, spec.options)  # a bad name or option is said now, not by a failed job
         return self.submit(spec, data)
 
+    def submit_analysis(self, task: str, data, owner: str, **options) -> Job:
+        """Queue one of the Draw page's heavy computations (analysis_jobs.TASKS), e.g. a t-SNE map."""
+        return self.submit(JobSpec(kind=ANALYSIS, owner=owner, options={"task": task, **options}), data)
+
     def submit(self, spec: JobSpec, data=None) -> Job:
         """Queue `spec` for its owner; JobError if the owner already has an active job of this kind."""
         if not spec.owner:
@@ -239,6 +247,8 @@ class JobManager:
         if is_step_mode(spec):
             from .step_job import StepProgress
             return StepProgress()
+        if spec.kind == ANALYSIS:
+            return TaskProgress()
         return History()
 
     # --- the worker --------------------------------------------------------
