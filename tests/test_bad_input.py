@@ -631,6 +631,7 @@ APP_SOURCES = [REPO_ROOT / "app.py", *sorted((REPO_ROOT / "ui").glob("*.py")),
 # pictures it encodes itself and fixed text, never from text a user typed or a file on disk.
 REVIEWED_RAW_HTML = {
     "ui/class_handwriting.py": 1,  # the misread drawings
+    "ui/draw_insight.py": 2,  # the nearest MNIST images: PNGs, digit labels and distances (numbers only)
     "ui/draw_views.py": 2,  # the big digit and its percentage; the preprocessing cards
     "ui/image_grid.py": 2,  # the crisp-pixels CSS; the gallery tiles (digits, probabilities, PNGs)
 }
