@@ -238,12 +238,15 @@ def current_config() -> TrainConfig | None:
     return st.session_state.get(CONFIG_KEY)
 
 
-def start_training(config: TrainConfig, name: str = "") -> bool:
-    """Submit a training job for this user; False, with the reason shown (st.error), if it cannot start."""
+def start_training(config: TrainConfig, name: str = "", step_mode: bool = False) -> bool:
+    """Submit a training job for this user (a Step-mode session if `step_mode`); False, with the
+    reason shown (st.error), if it cannot start."""
     from .session import get_data  # the dataset is loaded (once, for everyone) on the first Train
 
+    jobs = get_jobs()
+    submit = jobs.submit_stepping if step_mode else jobs.submit_training
     try:
-        get_jobs().submit_training(config, get_data(), owner=user_token(), name=name.strip() or None)
+        submit(config, get_data(), owner=user_token(), name=name.strip() or None)
     except DataError as error:
         st.session_state[DATA_ERROR_KEY] = str(error)
         explain_missing_data(str(error), key="train")
