@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -28,6 +27,7 @@ from mnist_core.pictures import diverging_rgb, digit_png, png_bytes, upscale
 from mnist_core.predict import predict_probabilities
 from mnist_core.saliency import METHODS as SALIENCY_METHODS, saliency
 
+from .charts.draw import hidden_map_chart
 from .job_view import SLOW, job_view
 from .session import get_jobs, get_store, user_token
 from .text import plain
@@ -228,16 +228,7 @@ def map_view(model, run_id: str, image: np.ndarray, data) -> None:
     stamp = hashlib.md5(hidden_map.points.tobytes()).hexdigest()
     frame = _map_frame(run_id, method, stamp, hidden_map, data.test_images)
     x, y = hidden_map.place(hidden_features(model, _as_tensor(image))[0].numpy())
-    points = alt.Chart(frame).mark_circle(size=22, opacity=0.75).encode(
-        x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None),
-        # Ten digits need ten distinct colours; the project's categorical palette has eight.
-        color=alt.Color("digit:N", scale=alt.Scale(scheme="tableau10"), legend=alt.Legend(orient="right")),
-        tooltip=["digit:N", "image:N"])
-    you = pd.DataFrame({"x": [x], "y": [y], "what": ["your drawing"]})
-    star = alt.Chart(you).mark_point(shape="diamond", size=520, filled=True, color="black", stroke="white",
-                                     strokeWidth=2, opacity=1).encode(x="x:Q", y="y:Q", tooltip=["what:N"])
-    label = alt.Chart(you).mark_text(dy=-22, fontSize=14, fontWeight="bold").encode(x="x:Q", y="y:Q", text="what:N")
-    st.altair_chart((points + star + label).properties(height=420), width="stretch", key="draw_hidden_map")
+    st.altair_chart(hidden_map_chart(frame, x, y), width="stretch", key="draw_hidden_map")
     if method == "tsne":
         st.caption("t-SNE cannot place a new image exactly: the diamond sits among your drawing's 5 nearest test images.")
 
