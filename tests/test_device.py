@@ -1,0 +1,65 @@
+"""The device choice (auto / cpu / cuda), on the CPU that CI has."""
+import pytest
+import torch
+
+from mnist_core.config import ConfigError, TrainConfig
+from mnist_core.device import (DeviceError, cuda_available, for_inspection, loading_device, resolve_device,
+                               tensors_on)
+
+
+@pytest.mark.parametrize("requested, has_cuda, expected", [
+    ("auto", True, "cuda"), ("auto", False, "cpu"),
+    ("cpu", True, "cpu"), ("cpu", False, "cpu"),
+    ("cuda", True, "cuda"),
+])
+def test_resolve_device(requested, has_cuda, expected):
+    assert resolve_device(requested, has_cuda=has_cuda) == expected
+
+
+def test_cuda_without_a_gpu_is_one_sentence():
+    with pytest.raises(DeviceError) as caught:
+        resolve_device("cuda", has_cuda=False)
+    message = str(caught.value)
+    assert "\n" not in message and "no CUDA GPU" in message and "cpu" in message
+    assert isinstance(caught.value, ConfigError)  # shown like every other bad setting
+
+
+def test_unknown_device_names_the_choices():
+    with pytest.raises(DeviceError, match="auto, cpu or cuda"):
+        resolve_device("tpu")
+
+
+def test_this_machine_matches_torch():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert cuda_available() == torch.cuda.is_available()
+    assert resolve_device("auto") == expected
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError):
+            resolve_device("cuda")
+
+
+@pytest.mark.parametrize("requested, has_cuda, expected", [
+    ("cuda", False, "cpu"), ("cuda", True, "cuda"), ("auto", False, "cpu"), ("cpu", True, "cpu"),
+])
+def test_loading_falls_back_to_the_cpu(requested, has_cuda, expected):
+    assert loading_device(requested, has_cuda=has_cuda) == expected
+
+
+def test_cpu_tensors_are_the_data_itself_moved_once(synthetic):
+    first = tensors_on(synthetic, "cpu")
+    assert first["train_x"].data_ptr() == synthetic.train_x.data_ptr()  # no copy on the CPU
+    assert tensors_on(synthetic, "cpu") is first  # cached: moved once per process
+
+
+def test_a_cpu_trained_run_loads_for_a_cuda_request_without_cuda(synthetic, tmp_path):
+    from mnist_core.runs import RunStore
+    from mnist_core.train import fit, predict_probabilities
+
+    result = fit(TrainConfig(arch="mlp", hidden=(16,), epochs=1, batch_size=50), synthetic)
+    info = RunStore(tmp_path).save(result, name="cpu run", owner="alice", test_labels=synthetic.test_labels)
+    device = loading_device("cuda")
+    assert device == ("cuda" if torch.cuda.is_available() else "cpu")
+    model = for_inspection(RunStore(tmp_path).load_model(info.run_id).to(device))
+    assert next(model.parameters()).device.type == "cpu" and not model.training
+    reloaded = predict_probabilities(model, synthetic.test_x)
+    assert torch.allclose(reloaded, torch.from_numpy(result.test_probabilities), atol=1e-6)
