@@ -62,7 +62,7 @@ class Case:
     args: tuple = ()  # what the scenario needs (the CLI's arguments, widget values, ...)
     exit_code: int = 2  # cli: the exit status
     pattern: bool = False  # the message is a regular expression
-    needs_mnist: bool = False  # reads real MNIST (skipped when it is not available)
+    needs_mnist: bool = False  # reads real MNIST: the case is marked integration
 
 
 CASES = [

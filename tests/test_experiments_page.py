@@ -13,16 +13,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import mnist_data_dir
 from mnist_core.runs import RunStore
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/experiments.py"
 USER = "experimenttester1"
 
-pytestmark = [pytest.mark.skipif(not (mnist_data_dir() / "MNIST" / "raw").is_dir(),
-                                 reason="real MNIST is not available (set MNIST_DATA_DIR)"),
-              pytest.mark.usefixtures("router_mode")]
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("router_mode")]  # needs real MNIST: conftest.py
 
 
 def open_page() -> AppTest:

@@ -1,4 +1,4 @@
-"""The in-process malloc setting: big buffers stay on the heap without GLIBC_TUNABLES."""
+"""Tests of mnist_core.runtime: torch's thread count, and the malloc setting (environment or mallopt)."""
 import json
 import os
 import subprocess
@@ -6,8 +6,30 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+from mnist_core import runtime
+from mnist_core.runtime import GLIBC_TUNABLES, apply_malloc_tuning, configure_threads, malloc_tuning_active
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def test_configure_threads_sets_torch_and_defaults_to_every_core():
+    before = torch.get_num_threads()
+    try:
+        assert configure_threads(2) == 2 and torch.get_num_threads() == 2
+        assert configure_threads() == (os.cpu_count() or 1) == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)  # the other tests run on one thread (conftest.py)
+
+
+def test_malloc_tuning_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setattr(runtime, "_applied_in_process", False)
+    monkeypatch.setenv("GLIBC_TUNABLES", GLIBC_TUNABLES)
+    assert malloc_tuning_active() and apply_malloc_tuning() == "environment"
+    monkeypatch.delenv("GLIBC_TUNABLES")
+    assert not malloc_tuning_active()
+
 
 # Allocates and frees a 50 MB tensor 20 times and counts page faults per round: when glibc
 # returns the buffer to the OS each time, every round faults all 12,800 of its pages in again.
@@ -45,16 +67,3 @@ def test_mallopt_keeps_big_buffers_without_the_environment():
     # Untuned, each round faults the whole buffer in again; tuned, it is reused.
     assert untuned["faults_per_round"] > 0.9 * PAGES_IN_50_MB
     assert tuned["faults_per_round"] < 0.1 * PAGES_IN_50_MB
-
-
-def test_the_environment_setting_is_left_to_the_environment():
-    from mnist_core.runtime import GLIBC_TUNABLES, apply_malloc_tuning
-
-    os.environ["GLIBC_TUNABLES"], saved = GLIBC_TUNABLES, os.environ.get("GLIBC_TUNABLES")
-    try:
-        assert apply_malloc_tuning() == "environment"
-    finally:
-        if saved is None:
-            del os.environ["GLIBC_TUNABLES"]
-        else:
-            os.environ["GLIBC_TUNABLES"] = saved

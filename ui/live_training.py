@@ -17,17 +17,18 @@ import time
 import streamlit as st
 
 from mnist_core.data import batch_count
-from mnist_core.history import curve_rows, eta_seconds, exploded_loss, first_learned, format_duration
+from mnist_core.chart_rows import curve_rows, exploded_loss, first_learned
+from mnist_core.durations import eta_seconds, format_duration
 from mnist_core.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, Job, JobError
 
-from .charts import per_class_heatmap_spec, training_curves_spec
+from .charts.training import per_class_heatmap_spec, training_curves_spec
+from .page_links import TRAIN_PAGE
 from .run_picker import SELECTED_RUN_KEY, load_run
 from .session import get_jobs, get_store, user_params, user_token
 from .text import plain
 
 REFRESH_SECONDS = 0.5  # the live chart: 0.5 s costs ~6% of training speed; 0.25 s costs 30%
 SIDEBAR_REFRESH_SECONDS = 1.0  # the sidebar's compact status needs less
-TRAIN_PAGE = "pages/train.py"
 RUN_SAVED_WHEN_IT_ENDS = "It joins the run history when it ends."
 ANNOUNCED_KEY = "announced_job_id"  # session_state: the finished job already announced with a toast
 

@@ -23,13 +23,13 @@ from mnist_core.data import DataError
 from mnist_core.jobs import JobError
 
 from .live_training import sidebar_status
+from .page_links import TRAIN_PAGE
 from .text import plain
 from .session import (DATA_ERROR_KEY, explain_missing_data, get_jobs, stand_in_badge, use_stand_in, user_params,
                       user_token)
 
 DEFAULTS = TrainConfig()
 _FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
-TRAIN_PAGE = "pages/train.py"
 CONFIG_KEY = "sidebar_config"  # session_state: the last TrainConfig the sidebar built
 CONFIG_ERROR_KEY = "sidebar_config_error"
 RUN_NAME_KEY = "cfg_run_name"
