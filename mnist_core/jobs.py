@@ -13,6 +13,13 @@ object, so the same form can run in another process or on another machine.
 Jobs are kept in a process-wide registry keyed by owner (a browser user's
 token), so a reload or a page switch finds its running job again, and one
 user can never see or stop another user's job.
+
+Where jobs run is the executor's choice: "threads" (in this process, first come
+first served; what tests of the queue use) or "processes" (the app's default:
+a warm pool of worker processes, see workers.py, where a crash fails one job,
+never the server). With `records` (job_records.py) every job is also a row in
+the database, so that after a restart `recover()` queues the waiting jobs again
+and marks the interrupted ones for their owners to re-run.
 """
 from __future__ import annotations
 
@@ -31,6 +38,7 @@ from .callbacks import Callback
 from .config import ConfigError, TrainConfig
 from .experiments import StudyProgress, run_and_save, run_plan, study_for
 from .history import History
+from .job_records import INTERRUPTED, JobRecords
 from .runs import RunInfo, RunStore, RunStoreError
 from .train import TrainResult, fit
 
@@ -38,6 +46,8 @@ QUEUED, RUNNING, FINISHED, FAILED, CANCELLED = "queued", "running", "finished", 
 ACTIVE_STATES = (QUEUED, RUNNING)
 TRAIN, STUDY = "train", "study"  # the kinds of job; a user may run one of each at a time
 KEEP_FINISHED_PER_OWNER = 20  # older finished jobs are dropped from memory (their runs stay on disk)
+EXECUTOR_ENV = "MNIST_LAB_EXECUTOR"  # threads, processes (the app's default) or ray
+EXECUTORS = ("threads", "processes")
 
 
 class JobError(RuntimeError):
@@ -95,6 +105,7 @@ class Job:
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
+    on_stop: Callable[[], None] | None = field(default=None, repr=False)  # tells a worker process
 
     @property
     def owner(self) -> str:
@@ -119,6 +130,8 @@ class Job:
     def stop(self) -> None:
         """Ask the job to stop; a running fit() notices before its next batch. Safe to call twice."""
         self.stop_event.set()
+        if self.on_stop is not None:
+            self.on_stop()
 
 
 def save_error_text(error: RunStoreError) -> str:
@@ -170,8 +183,13 @@ class JobManager:
     """Runs at most `slots` jobs at once; the rest wait in first-come order."""
 
     def __init__(self, store: RunStore, slots: int | None = None, threads_per_job: int = 1,
-                 max_active_per_owner: int = 1, runners: dict | None = None):
+                 max_active_per_owner: int = 1, runners: dict | None = None, executor: str = "threads",
+                 records: JobRecords | None = None):
         # max_active_per_owner counts per kind: a user may train one model while one study runs.
+        if executor not in EXECUTORS:
+            raise ConfigError(f"Unknown executor {executor!r}: choose {' or '.join(EXECUTORS)}.")
+        self.executor, self.records, self._pool = executor, records, None
+        self._pool_ids: dict[int, int] = {}  # job id -> the worker pool's id for it
         self.store = store
         self.slots = slots or default_slots()
         self.threads_per_job = threads_per_job
@@ -207,16 +225,21 @@ class JobManager:
             if len(active) >= self.max_active_per_owner:
                 raise JobError(f"“{active[0].label}” is still {active[0].state}: stop it or wait for it "
                                "before starting another.")
-            job = Job(job_id=next(self._ids), spec=spec, progress=self._new_progress(spec))
+            job_id = (self.records.add(spec.owner, spec.kind, spec.label, spec.to_dict()) if self.records
+                      else next(self._ids))
+            job = Job(job_id=job_id, spec=spec, progress=self.new_progress(spec))
             self._jobs[job.job_id] = job
-            self._waiting.append(job.job_id)
             self._forget_old(spec.owner)
+            if self.executor == "processes":
+                self._submit_to_pool(job, data)
+                return job
+            self._waiting.append(job.job_id)
         threading.Thread(target=self._run, args=(job, data), name=f"mnist-lab-job-{job.job_id}",
                          daemon=True).start()
         return job
 
     @staticmethod
-    def _new_progress(spec: JobSpec) -> Callback:
+    def new_progress(spec: JobSpec) -> Callback:
         if spec.kind == STUDY:
             return StudyProgress(run_plan(study_for(spec.study, spec.options), spec.seeds))
         return History()
@@ -234,6 +257,7 @@ class JobManager:
                 return
             self._running += 1
             job.state, job.started = RUNNING, time.time()
+        self._record_start(job)
         try:
             # Process-wide, but every job sets the same value: one thread per job.
             torch.set_num_threads(self.threads_per_job)
@@ -247,9 +271,88 @@ class JobManager:
             traceback.print_exc()  # for the teacher's terminal; the user sees job.error
         finally:
             job.finished = time.time()
+            self._record_end(job)
             with self._lock:
                 self._running -= 1
                 self._lock.notify_all()
+
+    # --- in worker processes ---------------------------------------------------
+    def _submit_to_pool(self, job: Job, data) -> None:
+        from .job_worker import replay, shared_pool
+
+        pool = self._pool = shared_pool(data)
+
+        def on_event(kind, payload):  # in the pool's thread: quick, and never raises into it
+            if kind == "running":
+                job.state, job.started = RUNNING, time.time()
+                self._record_start(job)
+            elif kind == "call":
+                replay(job.progress, payload)
+                return
+            elif kind == "done":
+                job.result, job.run_info, job.save_error = payload["result"], payload["run_info"], payload["save_error"]
+                job.state = FINISHED
+            elif kind == "failed":
+                job.error, job.state = payload, FAILED
+            elif kind == "cancelled":
+                job.state = CANCELLED
+            if kind in ("done", "failed", "cancelled"):
+                job.finished = time.time()
+                self._record_end(job)
+
+        payload = {"spec": job.spec.to_dict(), "job_id": job.job_id, "runs_root": str(self.store.root)}
+        # The pool is shared by every manager (one per run store): it numbers jobs its own way.
+        pool_id = pool.submit(job.owner, "job", payload, on_event)
+        self._pool_ids[job.job_id] = pool_id
+        job.on_stop = lambda: pool.stop(pool_id)
+
+    def warm_up(self, data) -> None:
+        """Start the worker processes now (torch imported, data shared), so the first job need not wait."""
+        if self.executor == "processes":
+            from .job_worker import shared_pool
+            self._pool = shared_pool(data)
+
+    # --- surviving a restart ---------------------------------------------------
+    def _record_start(self, job: Job) -> None:
+        if self.records is not None:
+            self.records.started(job.job_id)
+
+    def _record_end(self, job: Job) -> None:
+        if self.records is not None:
+            self.records.ended(job.job_id, job.state, run_id=job.run_info.run_id if job.run_info else None,
+                               message=job.error or job.save_error)
+
+    def recover(self, data) -> list[Job]:
+        """After a restart: the jobs that were running are marked interrupted (see `interrupted`); those
+        that were still queued are queued again, oldest first, under their old ids. Returns them."""
+        if self.records is None:
+            return []
+        again = []
+        for row in self.records.recover():
+            spec = JobSpec.from_dict(row["spec"])
+            job = Job(job_id=row["id"], spec=spec, progress=self.new_progress(spec), created=row["created"])
+            with self._lock:
+                self._jobs[job.job_id] = job
+                if self.executor == "processes":
+                    self._submit_to_pool(job, data)
+                else:
+                    self._waiting.append(job.job_id)
+                    threading.Thread(target=self._run, args=(job, data), daemon=True).start()
+            again.append(job)
+        return again
+
+    def interrupted(self, owner: str) -> list[dict]:
+        """The owner's jobs that a server restart interrupted (rows: id, label, kind, spec, message)."""
+        return self.records.interrupted_of(owner) if self.records is not None else []
+
+    def rerun(self, owner: str, record_id: int, data) -> Job:
+        """Queue an interrupted job of `owner` again; JobError if it is not theirs or not interrupted."""
+        row = self.records.get(owner, record_id) if self.records is not None else None
+        if row is None or row["state"] != INTERRUPTED:
+            raise JobError("That run does not exist, belongs to someone else, or was already re-run.")
+        job = self.submit(JobSpec.from_dict(row["spec"]), data)
+        self.records.mark_rerun(owner, record_id)
+        return job
 
     # --- looking up ----------------------------------------------------------
     def jobs_of(self, owner: str) -> list[Job]:
@@ -279,6 +382,8 @@ class JobManager:
 
     def queue_position(self, job: Job) -> int | None:
         """1 for the next job to start, 2 for the one after, ...; None if not waiting."""
+        if self._pool is not None:
+            return self._pool.queue_position(self._pool_ids.get(job.job_id, 0))
         with self._lock:
             return self._waiting.index(job.job_id) + 1 if job.job_id in self._waiting else None
 
@@ -288,6 +393,10 @@ class JobManager:
         return job
 
     def stats(self) -> dict:
+        if self._pool is not None:
+            pool = self._pool.stats()
+            return {"running": pool["running"], "waiting": pool["waiting"], "slots": pool["workers"],
+                    "jobs": len(self._jobs)}
         with self._lock:
             return {"running": self._running, "waiting": len(self._waiting), "slots": self.slots,
                     "jobs": len(self._jobs)}
@@ -297,3 +406,4 @@ class JobManager:
                       key=lambda j: -j.job_id)
         for job in done[KEEP_FINISHED_PER_OWNER:]:
             del self._jobs[job.job_id]
+            self._pool_ids.pop(job.job_id, None)

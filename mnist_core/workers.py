@@ -21,6 +21,7 @@ to the job's `on_event(kind, payload)` from one dispatcher thread.
 """
 from __future__ import annotations
 
+import atexit
 import importlib
 import itertools
 import os
@@ -240,6 +241,7 @@ class WorkerPool:
             self._workers.append(self._start_worker(index))
         self._dispatcher = threading.Thread(target=self._dispatch_loop, name="mnist-lab-pool", daemon=True)
         self._dispatcher.start()
+        atexit.register(self.shutdown)  # before multiprocessing's own exit hook: no replacements while exiting
 
     # --- public ----------------------------------------------------------------
     def new_job_id(self) -> int:
@@ -319,6 +321,8 @@ class WorkerPool:
 
     def shutdown(self, timeout: float = 5.0) -> None:
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
             workers = list(self._workers)
         for worker in workers:
