@@ -11,7 +11,7 @@ import base64
 import streamlit as st
 
 from mnist_core.handwriting import HandwritingError, HandwritingReport, HandwritingStore, evaluate_examples
-from mnist_core.inspection import digit_png
+from mnist_core.pictures import digit_png
 
 from .charts.draw import per_digit_chart
 from .charts.palette import VERMILLION
