@@ -191,7 +191,11 @@ class JobManager:
         self.executor, self.records, self._pool = executor, records, None
         self._pool_ids: dict[int, int] = {}  # job id -> the worker pool's id for it
         self.store = store
-        self.slots = slots or default_slots()
+        if executor == "processes":  # one worker process per core (workers.default_workers)
+            from .workers import default_workers
+            self.slots = slots or default_workers()
+        else:
+            self.slots = slots or default_slots()
         self.threads_per_job = threads_per_job
         self.max_active_per_owner = max_active_per_owner
         self.runners = dict(runners or RUNNERS)  # kind -> worker(job, data, store)
