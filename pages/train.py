@@ -1,11 +1,12 @@
 """Train page: press Train and watch the network learn, live.
 
 The settings live in the sidebar (ui/sidebar.py); training runs in a worker
-thread and this page only draws its progress (ui/live_training.py), so the
+process and this page only draws its progress (ui/live_training.py), so the
 page stays usable, and a reload or a page switch finds the run again.
 """
 import streamlit as st
 
+from ui.job_view import interrupted_notices
 from ui.live_training import latest_train_job, live_view
 from ui.text import plain
 from ui.sidebar import RUN_NAME_KEY, current_config, start_training
@@ -16,6 +17,7 @@ st.markdown("Pick the settings in the sidebar and press **Train**. The network l
             "fall and the accuracy rise; the **validation** curve shows how well it reads digits it was not "
             "trained on.")
 
+interrupted_notices("train")
 config = current_config()
 job = latest_train_job()
 if job is None or not job.active:
