@@ -12,14 +12,9 @@ from __future__ import annotations
 
 import torch
 
-from .config import ConfigError
+import copy
 
-# The choices the CLI (--device) and the sidebar offer, with what a student reads.
-DEVICES = {
-    "auto": "Automatic (a GPU if there is one)",
-    "cpu": "CPU",
-    "cuda": "GPU (CUDA)",
-}
+from .config import DEVICES, ConfigError  # noqa: F401  (DEVICES: the choices, kept with the config)
 
 
 class DeviceError(ConfigError):
@@ -74,6 +69,16 @@ def tensors_on(data, device: str) -> dict[str, torch.Tensor]:
         cache[device] = {name: getattr(data, name).to(device)
                          for name in ("train_x", "train_labels", "test_x", "test_labels")}
     return cache[device]
+
+
+def on_device(data, device: str):
+    """`data` itself on the CPU; on a GPU a shallow copy whose tensors live there (moved once)."""
+    if device == "cpu":
+        return data
+    view = copy.copy(data)
+    for name, tensor in tensors_on(data, device).items():
+        setattr(view, name, tensor)
+    return view
 
 
 def for_inspection(model: torch.nn.Module) -> torch.nn.Module:

@@ -88,6 +88,11 @@ class JobRecords:
                               (self.server, QUEUED))
         return [_row(row) for row in queued]
 
+    def pending(self) -> bool:
+        """Whether this server left jobs queued or running (then `recover()` has work to do)."""
+        return self.db.query_one("SELECT id FROM jobs WHERE server = ? AND state IN (?, ?) LIMIT 1",
+                                 (self.server, QUEUED, RUNNING)) is not None
+
     def get(self, owner: str, job_id: int) -> dict | None:
         """The job, if it belongs to `owner` (never anyone else's)."""
         return _row(self.db.query_one("SELECT * FROM jobs WHERE id = ? AND owner = ?", (job_id, owner)))

@@ -63,3 +63,25 @@ def test_a_cpu_trained_run_loads_for_a_cuda_request_without_cuda(synthetic, tmp_
     assert next(model.parameters()).device.type == "cpu" and not model.training
     reloaded = predict_probabilities(model, synthetic.test_x)
     assert torch.allclose(reloaded, torch.from_numpy(result.test_probabilities), atol=1e-6)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the machine without a GPU")
+def test_the_cli_says_cuda_is_missing_in_one_line(tmp_path):
+    from test_cli import assert_one_line_error, run_cli
+
+    line = assert_one_line_error(run_cli("train", "--device", "cuda", "--out", str(tmp_path / "runs")))
+    assert "no CUDA GPU" in line and not (tmp_path / "runs").exists()
+    assert "invalid choice: 'tpu'" in assert_one_line_error(run_cli("train", "--device", "tpu"))
+
+
+def test_a_config_names_its_device_and_old_runs_get_auto(synthetic):
+    from mnist_core.train import fit
+
+    assert TrainConfig().device == "auto" and TrainConfig.from_dict({"arch": "softmax"}).device == "auto"
+    with pytest.raises(ConfigError, match="auto, cpu or cuda"):
+        TrainConfig(device="gpu")
+    result = fit(TrainConfig(arch="softmax", epochs=1, batch_size=50, device="cpu"), synthetic)
+    assert next(result.model.parameters()).device.type == "cpu" and result.test_accuracy is not None
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError):
+            fit(TrainConfig(arch="softmax", epochs=1, device="cuda"), synthetic)

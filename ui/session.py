@@ -191,5 +191,21 @@ def _jobs_for(root: str) -> JobManager:
 
 
 def get_jobs() -> JobManager:
-    """The process-wide job queue shared by every session (one per run-store folder)."""
-    return _jobs_for(str(resolve_runs_dir().resolve()))
+    """The process-wide job queue shared by every session (one per run-store folder).
+
+    On the first visit after a restart that left jobs behind, MNIST is loaded at once,
+    which recovers them (see _start_jobs_once): no page has to need the data first.
+    """
+    root = str(resolve_runs_dir().resolve())
+    manager = _jobs_for(root)
+    if root not in _RECOVERED and manager.records is not None and manager.records.pending():
+        _RECOVERED.add(root)  # tried once per server: a missing MNIST is said by the pages that need it
+        if not missing_files(resolve_data_dir()):
+            try:
+                _start_jobs_once(root, _load_mnist_once(str(resolve_data_dir())))
+            except DataError:
+                pass
+    return manager
+
+
+_RECOVERED: set[str] = set()  # run-store folders whose leftover jobs were looked at (process-wide)

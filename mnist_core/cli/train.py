@@ -5,7 +5,8 @@ import argparse
 import sys
 
 from ..callbacks import PrintProgress
-from ..config import ACTIVATIONS, ARCHITECTURES, OPTIMIZERS, SCHEDULES, TrainConfig
+from ..config import ACTIVATIONS, ARCHITECTURES, DEVICES, OPTIMIZERS, SCHEDULES, TrainConfig
+from ..device import resolve_device
 from ..jobs import train_and_save
 from ..metrics import classification_summary
 from ..predict import predict_probabilities
@@ -34,6 +35,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--subset", type=int, default=d.subset, metavar="PER_CLASS",
                    help="train on this many images per class (0 = all)")
     p.add_argument("--max-steps", type=int, default=d.max_steps, help="stop after N batches (smoke tests)")
+    p.add_argument("--device", choices=list(DEVICES), default=d.device,
+                   help="auto (a CUDA GPU if torch sees one, else the CPU), cpu or cuda")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -42,12 +45,14 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        lr=args.lr, momentum=args.momentum, schedule=args.schedule,
                        batch_size=args.batch_size, epochs=args.epochs, l2=args.l2, l1=args.l1,
                        early_stopping=args.early_stopping, val_fraction=args.val_fraction,
-                       subset=args.subset, seed=args.seed, max_steps=args.max_steps)
+                       subset=args.subset, seed=args.seed, max_steps=args.max_steps,
+                       device=args.device)
 
 
 
 def cmd_train(args) -> int:
     config = config_from_args(args)
+    resolve_device(config.device)  # `--device cuda` without a GPU: one line, before MNIST is loaded
     data = load_data(args.data_dir)
     store = RunStore(args.out)
     store.check_writable()  # a read-only folder is said now, not after the training
