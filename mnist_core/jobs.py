@@ -15,9 +15,9 @@ token), so a reload or a page switch finds its running job again, and one
 user can never see or stop another user's job.
 
 Where jobs run is the executor's choice: "threads" (in this process, first come
-first served; what tests of the queue use) or "processes" (the app's default:
+first served; what tests of the queue use), "processes" (the app's default:
 a warm pool of worker processes, see workers.py, where a crash fails one job,
-never the server). With `records` (job_records.py) every job is also a row in
+never the server) or "ray" (tasks on a Ray cluster, see ray_executor.py). With `records` (job_records.py) every job is also a row in
 the database, so that after a restart `recover()` queues the waiting jobs again
 and marks the interrupted ones for their owners to re-run.
 """
@@ -47,7 +47,7 @@ ACTIVE_STATES = (QUEUED, RUNNING)
 TRAIN, STUDY = "train", "study"  # the kinds of job; a user may run one of each at a time
 KEEP_FINISHED_PER_OWNER = 20  # older finished jobs are dropped from memory (their runs stay on disk)
 EXECUTOR_ENV = "MNIST_LAB_EXECUTOR"  # threads, processes (the app's default) or ray
-EXECUTORS = ("threads", "processes")
+EXECUTORS = ("threads", "processes", "ray")
 
 
 class JobError(RuntimeError):
@@ -184,11 +184,12 @@ class JobManager:
 
     def __init__(self, store: RunStore, slots: int | None = None, threads_per_job: int = 1,
                  max_active_per_owner: int = 1, runners: dict | None = None, executor: str = "threads",
-                 records: JobRecords | None = None):
+                 records: JobRecords | None = None, ray_address: str | None = None):
         # max_active_per_owner counts per kind: a user may train one model while one study runs.
         if executor not in EXECUTORS:
-            raise ConfigError(f"Unknown executor {executor!r}: choose {' or '.join(EXECUTORS)}.")
-        self.executor, self.records, self._pool = executor, records, None
+            raise ConfigError(f"Unknown executor {executor!r}: choose {', '.join(EXECUTORS)}.")
+        self.executor, self.records, self._pool, self._remote = executor, records, None, None
+        self.ray_address = ray_address  # executor "ray": HOST:PORT (default $MNIST_LAB_RAY_ADDRESS)
         self._pool_ids: dict[int, int] = {}  # job id -> the worker pool's id for it
         self.store = store
         if executor == "processes":  # one worker process per core (workers.default_workers)
@@ -234,7 +235,7 @@ class JobManager:
             job = Job(job_id=job_id, spec=spec, progress=self.new_progress(spec))
             self._jobs[job.job_id] = job
             self._forget_old(spec.owner)
-            if self.executor == "processes":
+            if self.executor != "threads":
                 self._submit_to_pool(job, data)
                 return job
             self._waiting.append(job.job_id)
@@ -281,30 +282,39 @@ class JobManager:
                 self._lock.notify_all()
 
     # --- in worker processes ---------------------------------------------------
+    def _on_event(self, job: Job, kind: str, payload) -> None:
+        """An event of a job running elsewhere (a worker process, a Ray task), applied to the Job.
+        Called from the pool's or the executor's thread: quick, and it never raises into it."""
+        from .job_worker import replay
+
+        if kind == "running":
+            job.state, job.started = RUNNING, time.time()
+            self._record_start(job)
+        elif kind == "call":
+            replay(job.progress, payload)
+        elif kind == "done":
+            job.result, job.run_info, job.save_error = payload["result"], payload["run_info"], payload["save_error"]
+            job.state = FINISHED
+        elif kind == "failed":
+            job.error, job.state = payload, FAILED
+        elif kind == "cancelled":
+            job.state = CANCELLED
+        if kind in ("done", "failed", "cancelled"):
+            job.finished = time.time()
+            self._record_end(job)
+
     def _submit_to_pool(self, job: Job, data) -> None:
-        from .job_worker import replay, shared_pool
+        payload = {"spec": job.spec.to_dict(), "job_id": job.job_id, "runs_root": str(self.store.root)}
+        on_event = lambda kind, event: self._on_event(job, kind, event)  # noqa: E731
+        if self.executor == "ray":
+            from .ray_executor import RayExecutor
+            remote = self._remote = RayExecutor.shared(self.ray_address)
+            remote_id = remote.submit(job.owner, payload, on_event, data)
+            job.on_stop = lambda: remote.stop(remote_id)
+            return
+        from .job_worker import shared_pool
 
         pool = self._pool = shared_pool(data)
-
-        def on_event(kind, payload):  # in the pool's thread: quick, and never raises into it
-            if kind == "running":
-                job.state, job.started = RUNNING, time.time()
-                self._record_start(job)
-            elif kind == "call":
-                replay(job.progress, payload)
-                return
-            elif kind == "done":
-                job.result, job.run_info, job.save_error = payload["result"], payload["run_info"], payload["save_error"]
-                job.state = FINISHED
-            elif kind == "failed":
-                job.error, job.state = payload, FAILED
-            elif kind == "cancelled":
-                job.state = CANCELLED
-            if kind in ("done", "failed", "cancelled"):
-                job.finished = time.time()
-                self._record_end(job)
-
-        payload = {"spec": job.spec.to_dict(), "job_id": job.job_id, "runs_root": str(self.store.root)}
         # The pool is shared by every manager (one per run store): it numbers jobs its own way.
         pool_id = pool.submit(job.owner, "job", payload, on_event)
         self._pool_ids[job.job_id] = pool_id
@@ -337,7 +347,7 @@ class JobManager:
             job = Job(job_id=row["id"], spec=spec, progress=self.new_progress(spec), created=row["created"])
             with self._lock:
                 self._jobs[job.job_id] = job
-                if self.executor == "processes":
+                if self.executor != "threads":
                     self._submit_to_pool(job, data)
                 else:
                     self._waiting.append(job.job_id)
@@ -397,6 +407,9 @@ class JobManager:
         return job
 
     def stats(self) -> dict:
+        if self._remote is not None:
+            remote = self._remote.stats()
+            return {"running": remote["running"], "waiting": 0, "slots": remote["workers"], "jobs": len(self._jobs)}
         if self._pool is not None:
             pool = self._pool.stats()
             return {"running": pool["running"], "waiting": pool["waiting"], "slots": pool["workers"],
