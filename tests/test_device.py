@@ -85,3 +85,18 @@ def test_a_config_names_its_device_and_old_runs_get_auto(synthetic):
     if not torch.cuda.is_available():
         with pytest.raises(DeviceError):
             fit(TrainConfig(arch="softmax", epochs=1, device="cuda"), synthetic)
+
+
+@pytest.mark.integration  # the app as test_app.py opens it, on real MNIST
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the machine without a GPU")
+def test_the_sidebar_says_there_is_no_gpu_in_one_sentence(runs_dir, router_mode):
+    from test_app import open_app
+
+    at = open_app()
+    assert at.selectbox(key="cfg_device").value == "auto"
+    at.selectbox(key="cfg_device").set_value("cuda").run()
+    assert not at.exception
+    assert any("no CUDA GPU" in str(e.value) for e in at.sidebar.error)
+    assert at.session_state["sidebar_config"] is None  # Train has nothing to start
+    at.selectbox(key="cfg_device").set_value("cpu").run()
+    assert at.session_state["sidebar_config"].device == "cpu"
