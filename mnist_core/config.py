@@ -69,6 +69,7 @@ class TrainConfig:
     subset: int = 0  # train on this many images per class (0 = all of them)
     seed: int = 0  # fixes initial weights, the validation split and the batch order
     max_steps: int = 0  # stop after this many batches in all (0 = no limit); for smoke tests
+    augment: bool = False  # train on randomly distorted batches (mnist_core.augment.DRAW_RECIPE): reads drawings better
     # --- hardware ---
     device: str = "auto"  # auto (a CUDA GPU if torch sees one, else the CPU), cpu or cuda; see device.py
 
@@ -132,6 +133,8 @@ class TrainConfig:
             text += f" · L1 {self.l1:g}"
         if self.dropout:
             text += f" · dropout {self.dropout:g}"
+        if self.augment:
+            text += " · augmented"
         return text
 
     def validate(self) -> "TrainConfig":
@@ -191,6 +194,8 @@ class TrainConfig:
         if self.subset < 0:
             raise ConfigError("The subset size must be 0 (all images) or a positive number of images per class.")
         number("The seed", self.seed, integer=True)
+        if not isinstance(self.augment, bool):
+            raise ConfigError(f"augment must be true or false, not {self.augment!r}.")
         number("max_steps", self.max_steps, integer=True)
         if self.max_steps < 0:
             raise ConfigError("max_steps must be 0 (no limit) or positive.")
