@@ -79,9 +79,9 @@ def postgres_url():
     where they fail: CI installs it (scripts/install.sh --dev).
     """
     from postgres_server import PostgresServer, binaries
+    from preconditions import require
 
-    if binaries() is None and os.environ.get("CI") != "true":
-        pytest.skip("PostgreSQL is not installed here (bash scripts/install.sh --dev installs it)")
+    require(binaries() is not None, "PostgreSQL is not installed here (bash scripts/install.sh --dev installs it)")
     server = PostgresServer()
     url = server.start()
     yield url
