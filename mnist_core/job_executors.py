@@ -35,16 +35,15 @@ class ElsewhereAndAfterRestart:
             self._record_start(job)
         elif kind == "call":
             replay(job.progress, payload)
-        elif kind == "done":
-            job.result, job.run_info, job.save_error = payload["result"], payload["run_info"], payload["save_error"]
-            job.state = FINISHED
-        elif kind == "failed":
-            job.error, job.state = payload, FAILED
-        elif kind == "cancelled":
-            job.state = CANCELLED
-        if kind in ("done", "failed", "cancelled"):
-            job.finished = time.time()
-            self._record_end(job)
+        elif kind in ("done", "failed", "cancelled"):
+            if kind == "done":
+                job.result, job.run_info, job.save_error = (payload["result"], payload["run_info"],
+                                                            payload["save_error"])
+            elif kind == "failed":
+                job.error = payload
+            state = {"done": FINISHED, "failed": FAILED, "cancelled": CANCELLED}[kind]
+            self._record_end(job, state)  # first: whoever sees the job ended finds its row ended too
+            job.state, job.finished = state, time.time()
 
     def _submit_to_pool(self, job: Job, data) -> None:
         payload = {"spec": job.spec.to_dict(), "job_id": job.job_id, "runs_root": str(self.store.root)}
@@ -74,9 +73,9 @@ class ElsewhereAndAfterRestart:
         if self.records is not None:
             self.records.started(job.job_id)
 
-    def _record_end(self, job: Job) -> None:
+    def _record_end(self, job: Job, state: str | None = None) -> None:
         if self.records is not None:
-            self.records.ended(job.job_id, job.state, run_id=job.run_info.run_id if job.run_info else None,
+            self.records.ended(job.job_id, state or job.state, run_id=job.run_info.run_id if job.run_info else None,
                                message=job.error or job.save_error)
 
     def recover(self, data) -> list[Job]:

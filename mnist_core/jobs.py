@@ -365,8 +365,8 @@ class JobManager(ElsewhereAndAfterRestart):
             job.state = FAILED
             traceback.print_exc()  # for the teacher's terminal; the user sees job.error
         finally:
+            self._record_end(job)  # before `finished`: whoever sees the job ended finds its row ended too
             job.finished = time.time()
-            self._record_end(job)
             with self._lock:
                 self._running -= 1
                 self._lock.notify_all()
