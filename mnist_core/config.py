@@ -30,6 +30,8 @@ OPTIMIZERS = {
     "momentum": ("SGD with momentum", 0.05),
     "adam": ("Adam", 1e-3),
 }
+# Where a run trains (mnist_core/device.py resolves "auto"), with what a student reads.
+DEVICES = {"auto": "Automatic (a GPU if there is one)", "cpu": "CPU", "cuda": "GPU (CUDA)"}
 SCHEDULES = {"constant": "Constant", "onecycle": "One-cycle (warm up, then anneal)"}
 
 # Ranges the UI offers and validation enforces (inclusive).
@@ -68,6 +70,8 @@ class TrainConfig:
     seed: int = 0  # fixes initial weights, the validation split and the batch order
     max_steps: int = 0  # stop after this many batches in all (0 = no limit); for smoke tests
     augment: bool = False  # train on randomly distorted batches (mnist_core.augment.DRAW_RECIPE): reads drawings better
+    # --- hardware ---
+    device: str = "auto"  # auto (a CUDA GPU if torch sees one, else the CPU), cpu or cuda; see device.py
 
     def __post_init__(self):
         # Accept lists from JSON or widgets, but keep the frozen object hashable.
@@ -150,6 +154,8 @@ class TrainConfig:
             raise ConfigError(f"Unknown optimizer {self.optimizer!r}: choose sgd, momentum or adam.")
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"Unknown schedule {self.schedule!r}: choose constant or onecycle.")
+        if self.device not in DEVICES:
+            raise ConfigError(f"Unknown device {self.device!r}: choose auto, cpu or cuda.")
         number("The learning rate", self.lr)
         if self.lr <= 0:
             raise ConfigError(f"The learning rate must be greater than 0 (got {self.lr:g}): "

@@ -16,10 +16,11 @@ import dataclasses
 
 import streamlit as st
 
-from mnist_core.config import (ACTIVATIONS, ARCHITECTURES, BATCH_SIZE_RANGE, DEFAULT_HIDDEN, EPOCHS_RANGE,
+from mnist_core.config import (ACTIVATIONS, ARCHITECTURES, BATCH_SIZE_RANGE, DEFAULT_HIDDEN, DEVICES, EPOCHS_RANGE,
                                HIDDEN_SIZE_RANGE, LR_RANGE, OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig,
                                parse_hidden)
 from mnist_core.data import DataError
+from mnist_core.device import resolve_device
 from mnist_core.jobs import TRAIN, JobError
 
 from .live_training import sidebar_status
@@ -197,6 +198,11 @@ def _controls() -> dict:
             st.caption(NOT_FOR["early_stopping"])
         values["seed"] = int(st.number_input("Seed", 0, SEED_MAX, DEFAULTS.seed, step=1, key="cfg_seed",
                                              help=HELP["seed"], **keep))
+    with st.expander("Hardware"):
+        values["device"] = st.selectbox("Device", list(DEVICES), index=list(DEVICES).index(DEFAULTS.device),
+                                        format_func=DEVICES.get, key="cfg_device", **keep,
+                                        help="Where the network trains. Automatic uses a CUDA GPU when this "
+                                             "server has one, and the CPU otherwise.")
     return values
 
 
@@ -211,6 +217,7 @@ def config_from_values(values: dict) -> TrainConfig:
     config = TrainConfig(**{k: v for k, v in values.items() if k in _FIELD_DEFAULTS})
     if config.subset:
         config.check_batch_size(10 * config.subset)  # said here rather than as a failed run
+    resolve_device(config.device)  # "GPU" on a server without one: said here, in one sentence
     return config
 
 

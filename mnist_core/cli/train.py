@@ -5,7 +5,8 @@ import argparse
 import sys
 
 from ..callbacks import PrintProgress
-from ..config import ACTIVATIONS, ARCHITECTURES, OPTIMIZERS, SCHEDULES, TrainConfig
+from ..config import ACTIVATIONS, ARCHITECTURES, DEVICES, OPTIMIZERS, SCHEDULES, TrainConfig
+from ..device import resolve_device
 from ..jobs import train_and_save
 from ..metrics import classification_summary
 from ..predict import predict_probabilities
@@ -44,11 +45,13 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="train on randomly distorted images (rotation, scale, shear, shift, elastic, "
                         "pen thickness): reads drawings better (default: off)")
+    p.add_argument("--device", choices=list(DEVICES), default=None,
+                   help=f"auto (a CUDA GPU if torch sees one, else the CPU), cpu or cuda (default: {d.device})")
 
 
 _TRAIN_FIELDS = ("arch", "hidden", "activation", "dropout", "optimizer", "lr", "momentum", "schedule",
                  "batch_size", "epochs", "l2", "l1", "early_stopping", "val_fraction", "subset", "seed",
-                 "max_steps", "augment")
+                 "max_steps", "augment", "device")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -64,6 +67,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def cmd_train(args) -> int:
     config = config_from_args(args)
+    resolve_device(config.device)  # `--device cuda` without a GPU: one line, before MNIST is loaded
     data = load_data(args.data_dir)
     store = RunStore(args.out)
     store.check_writable()  # a read-only folder is said now, not after the training
