@@ -16,6 +16,7 @@ ARCHITECTURES = {
     "mlp": "Shallow MLP",
     "deep-mlp": "Deep MLP",
     "cnn": "CNN",
+    "deep-cnn": "Deeper CNN (3 conv + pool)",
 }
 # The hidden sizes an MLP gets when the user does not choose any.
 DEFAULT_HIDDEN = {"mlp": (512,), "deep-mlp": (512, 256)}
@@ -27,6 +28,11 @@ OPTIMIZERS = {
     "adam": ("Adam", 1e-3),
 }
 SCHEDULES = {"constant": "Constant", "onecycle": "One-cycle (warm up, then anneal)"}
+# How pixels are scaled (labels in mnist_core/pixels.py, which holds the scaling itself).
+PIXELS = ("standardized", "unit")
+# Engine name -> label; NumPy trains softmax and MLPs only (plain SGD or momentum, constant lr).
+ENGINES = {"torch": "PyTorch", "numpy": "NumPy from scratch"}
+NUMPY_ARCHITECTURES = ("softmax", "mlp", "deep-mlp")
 
 # Ranges the UI offers and validation enforces (inclusive).
 LR_RANGE = (1e-5, 100.0)
@@ -63,6 +69,9 @@ class TrainConfig:
     subset: int = 0  # train on this many images per class (0 = all of them)
     seed: int = 0  # fixes initial weights, the validation split and the batch order
     max_steps: int = 0  # stop after this many batches in all (0 = no limit); for smoke tests
+    pixels: str = "standardized"  # standardized (mean 0, spread 1) or unit (0-1): changes how strong a step is
+    # --- engine ---
+    engine: str = "torch"  # torch, or numpy (the from-scratch network: softmax/MLP, ReLU, SGD/momentum)
 
     def __post_init__(self):
         # Accept lists from JSON or widgets, but keep the frozen object hashable.
@@ -106,6 +115,10 @@ class TrainConfig:
             text += f" · L1 {self.l1:g}"
         if self.dropout:
             text += f" · dropout {self.dropout:g}"
+        if self.pixels != "standardized":
+            text += " · pixels 0-1"
+        if self.engine != "torch":
+            text += " · NumPy"
         return text
 
     def validate(self) -> "TrainConfig":
@@ -125,6 +138,21 @@ class TrainConfig:
             raise ConfigError(f"Unknown optimizer {self.optimizer!r}: choose sgd, momentum or adam.")
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"Unknown schedule {self.schedule!r}: choose constant or onecycle.")
+        if self.pixels not in PIXELS:
+            raise ConfigError(f"Unknown pixel scaling {self.pixels!r}: choose standardized or unit.")
+        if self.engine not in ENGINES:
+            raise ConfigError(f"Unknown engine {self.engine!r}: choose torch or numpy.")
+        if self.engine == "numpy":
+            if self.arch not in NUMPY_ARCHITECTURES:
+                raise ConfigError(f"The NumPy engine trains softmax regression and MLPs, not "
+                                  f"{ARCHITECTURES[self.arch]}: choose the PyTorch engine for it.")
+            if self.optimizer == "adam" or self.schedule != "constant":
+                raise ConfigError("The NumPy engine does plain SGD or SGD with momentum at a constant "
+                                  "learning rate: choose optimizer sgd or momentum and schedule constant.")
+            if self.arch != "softmax" and self.activation != "relu":
+                raise ConfigError("The NumPy network uses ReLU in its hidden layers: choose activation relu.")
+            if self.dropout:
+                raise ConfigError("The NumPy network has no dropout: set dropout to 0 or use PyTorch.")
         number("The learning rate", self.lr)
         if self.lr <= 0:
             raise ConfigError(f"The learning rate must be greater than 0 (got {self.lr:g}): "

@@ -133,6 +133,9 @@ def fit(config: TrainConfig, data: MnistData, callbacks: list[Callback] | tuple 
     status "stopped" and keeps what it learned. Returns a TrainResult.
     """
     config.validate()
+    if config.engine == "numpy":  # the from-scratch network; same split, batches, callbacks and result
+        from .numpy_engine import fit_numpy
+        return fit_numpy(config, data, callbacks, stop, log_every, evaluate_test)
     start = time.perf_counter()
     split = make_split(data, config.val_fraction, config.subset, config.seed)
     n_train = len(split.train_index)
