@@ -22,6 +22,7 @@ from .callbacks import BatchEvent, Callback, EpochEvent
 from .config import OPTIMIZERS, ConfigError, TrainConfig
 from .data import NUM_CLASSES, MnistData, batch_count, iterate_batches, make_split
 from .models import count_parameters, create_model
+from .snapshots import SnapshotCallback
 
 STATUSES = ("completed", "stopped", "diverged", "early-stopped", "failed")
 EVAL_BATCH = 1000  # big batches are fastest for inference and still small in memory
@@ -51,6 +52,7 @@ class TrainResult:
     parameters: int = 0
     train_size: int = 0
     data_source: str = "mnist"
+    snapshots: dict = field(default_factory=dict)  # {epoch: state_dict}, from snapshots.SnapshotCallback
 
     def summary(self) -> dict:
         """Plain-number summary: what the CLI prints and the run store saves as metrics."""
@@ -133,6 +135,7 @@ def fit(config: TrainConfig, data: MnistData, callbacks: list[Callback] | tuple 
     status "stopped" and keeps what it learned. Returns a TrainResult.
     """
     config.validate()
+    callbacks = [*callbacks, SnapshotCallback()]  # every run keeps weights for time travel
     if config.engine == "numpy":  # the from-scratch network; same split, batches, callbacks and result
         from .numpy_engine import fit_numpy
         return fit_numpy(config, data, callbacks, stop, log_every, evaluate_test)
