@@ -7,8 +7,11 @@ permutation. That is ~0.1 s of overhead per epoch instead of 6-8 s.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -16,9 +19,8 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from .config import ConfigError
+from .config import NUM_CLASSES, ConfigError
 from .pixels import MNIST_MEAN, MNIST_STD  # noqa: F401  (their home is pixels.py; imported from here too)
-NUM_CLASSES = 10
 IMAGE_SIZE = 28
 
 # The four official files, uncompressed, as torchvision keeps them in MNIST/raw.
@@ -125,10 +127,7 @@ def missing_files(data_dir: str | os.PathLike | None = None) -> list[str]:
 
 def _fetch(raw: Path, archive: str, md5: str) -> None:
     """One MNIST archive from the first torchvision mirror that answers, unpacked into `raw`."""
-    import contextlib
-    import io
-
-    from torchvision.datasets import MNIST
+    from torchvision.datasets import MNIST  # heavy: torchvision, only for the download
     from torchvision.datasets import utils as download_utils
 
     raw.mkdir(parents=True, exist_ok=True)
@@ -150,9 +149,7 @@ def download_mnist(root: Path, progress: Callable[[str], None] | None = None) ->
 
     Files already present are kept. Raises DataError (with how to fix it) when offline.
     """
-    import sys
-
-    from torchvision.datasets import MNIST
+    from torchvision.datasets import MNIST  # heavy: torchvision, only for the download
 
     say = progress or (lambda text: print(text, file=sys.stderr))
     raw = Path(root) / "MNIST" / "raw"
@@ -199,7 +196,7 @@ def load_sklearn_digits() -> MnistData:
     They are placed like MNIST digits (a 20x20 box centred in 28x28) so that a
     model trained on them also reads canvas drawings. 80% train, 20% test.
     """
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # heavy: scikit-learn, only for the offline stand-in
 
     digits = load_digits()
     images = torch.from_numpy(digits.images.astype(np.float32) / 16.0).unsqueeze(1)  # (N,1,8,8)

@@ -1,130 +1,87 @@
-"""A run's history turned into what a page draws or a user downloads.
+"""The one record of a training run: `History`, written by fit() and read by everyone else.
 
-The training loop records plain dicts (see callbacks.BatchEvent and
-EpochEvent). Here they become long-form chart rows, a few hundred points at
-most (an Altair chart of 20k rows takes ~150 ms to draw), CSV text, and the
-small numbers a progress line needs (ETA, durations).
-Nothing here imports streamlit or torch.
+fit() appends every progress event here and then tells its callbacks; the live
+view reads `snapshot()` from another thread; the run store saves `to_dict()`;
+the Run history page downloads `to_csv()`. The engine decides how many steps an
+epoch has and how often a batch event is recorded (`log_interval`), so no page
+recomputes either. Nothing here imports streamlit or torch.
 """
 from __future__ import annotations
 
 import csv
 import io
-import math
+import threading
+
+from .callbacks import BatchEvent, Callback, EpochEvent
+from .config import NUM_CLASSES, TrainConfig
+
+EVENTS_PER_RUN = 100  # a short run still draws a curve of about this many points
 
 
-NUM_CLASSES = 10
-CHANCE_LOSS = math.log(NUM_CLASSES)  # cross-entropy of a model that guesses: ln 10 = 2.30
-MAX_CHART_POINTS = 300
+def log_interval(config: TrainConfig, total_steps: int) -> int:
+    """Steps between two recorded batch events: often enough for about EVENTS_PER_RUN points in a
+    short run, and at most every 10 steps (every 2 for the CNN, whose steps are ~15x slower), so
+    that a live chart moves at least twice a second.
 
-
-def downsample(rows: list, max_points: int = MAX_CHART_POINTS) -> list:
-    """At most `max_points` rows, evenly spaced, always keeping the first and the last.
-
-    >>> downsample(list(range(10)), 4)
-    [0, 3, 6, 9]
-    >>> downsample([1, 2], 4)
-    [1, 2]
+    >>> log_interval(TrainConfig(arch="mlp"), 1266), log_interval(TrainConfig(arch="cnn"), 1266)
+    (10, 2)
+    >>> log_interval(TrainConfig(arch="mlp"), 20)
+    1
     """
-    n = len(rows)
-    if n <= max_points:
-        return list(rows)
-    if max_points < 2:
-        return [rows[-1]]
-    picks = sorted({round(i * (n - 1) / (max_points - 1)) for i in range(max_points)})
-    return [rows[i] for i in picks]
+    most = 2 if config.arch in ("cnn", "deep-cnn") else 10
+    return max(1, min(most, total_steps // EVENTS_PER_RUN))
 
 
-def _finite(value) -> float | None:
-    """value as a float, or None for missing / NaN / infinite (JSON and charts cannot hold NaN)."""
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
+class History(Callback):
+    """A run's progress, thread-safe: `info` at the start, batch and epoch events as plain dicts.
 
-
-def curve_rows(history: dict, spe: int, max_points: int = MAX_CHART_POINTS) -> list[dict]:
-    """Long-form rows for loss and accuracy charts: one row per (point, metric, split).
-
-    `history` has "batches" (running training numbers every few steps) and
-    "epochs" (train and validation numbers at each epoch's end); `spe` is the
-    number of steps per epoch, so that x ("epoch") is comparable across batch sizes.
-    Each row: {"epoch", "step", "metric": "loss"|"accuracy", "split": "training"|"validation", "value"}.
-
-    >>> rows = curve_rows({"batches": [{"step": 5, "epoch": 1, "loss": 1.5, "running_accuracy": 0.5}],
-    ...                    "epochs": [{"epoch": 1, "step": 10, "val_loss": 0.9, "val_accuracy": 0.7}]}, spe=10)
-    >>> [(r["epoch"], r["metric"], r["split"], r["value"]) for r in rows]
-    [(0.5, 'loss', 'training', 1.5), (0.5, 'accuracy', 'training', 0.5), (1.0, 'loss', 'validation', 0.9), (1.0, 'accuracy', 'validation', 0.7)]
+    The worker writes through the hooks; a reader calls `snapshot()` and gets
+    plain lists it may keep. No UI code ever runs in the worker.
     """
-    sources = ((downsample(history.get("batches") or [], max_points), "training",
-                (("loss", "loss"), ("accuracy", "running_accuracy"))),
-               (history.get("epochs") or [], "validation",
-                (("loss", "val_loss"), ("accuracy", "val_accuracy"))))
-    rows = []
-    for events, split, keys in sources:
-        for event in events:
-            x = round(event["step"] / spe, 4)
-            for metric, key in keys:
-                value = _finite(event.get(key))
-                if value is not None:
-                    rows.append({"epoch": x, "step": event["step"], "metric": metric, "split": split,
-                                 "value": value})
-    return rows
 
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.info: dict = {}  # total_steps, epochs, steps_per_epoch, train_size, val_size, parameters
+        self.batches: list[dict] = []
+        self.epochs: list[dict] = []
+        self.latest_batch: dict | None = None
+        self.finished = False
 
-def per_class_rows(epochs: list[dict]) -> list[dict]:
-    """Rows {"epoch", "digit", "accuracy"} of the validation accuracy of each digit after each epoch.
+    # --- written by fit() -------------------------------------------------------------
+    def on_train_start(self, info: dict) -> None:
+        with self._lock:
+            self.info = dict(info)
 
-    >>> per_class_rows([{"epoch": 1, "per_class_val_accuracy": [0.9, 0.5]}])
-    [{'epoch': 1, 'digit': 0, 'accuracy': 0.9}, {'epoch': 1, 'digit': 1, 'accuracy': 0.5}]
-    """
-    return [{"epoch": e["epoch"], "digit": digit, "accuracy": float(acc)}
-            for e in epochs for digit, acc in enumerate(e.get("per_class_val_accuracy") or [])]
+    def on_batch_end(self, event: BatchEvent) -> None:
+        row = event.to_dict()
+        with self._lock:
+            self.batches.append(row)
+            self.latest_batch = row
 
+    def on_epoch_end(self, event: EpochEvent) -> None:
+        with self._lock:
+            self.epochs.append(event.to_dict())
 
-def first_learned(epochs: list[dict], threshold: float = 0.9) -> list[tuple[int, int]]:
-    """(digit, epoch) pairs: the first epoch each digit's validation accuracy reached `threshold`,
-    earliest first; digits that never reached it are left out.
+    def on_train_end(self, result) -> None:
+        with self._lock:
+            self.finished = True
 
-    >>> first_learned([{"epoch": 1, "per_class_val_accuracy": [0.95, 0.5]},
-    ...                {"epoch": 2, "per_class_val_accuracy": [0.97, 0.92]}])
-    [(0, 1), (1, 2)]
-    """
-    found: dict[int, int] = {}
-    for e in epochs:
-        for digit, acc in enumerate(e.get("per_class_val_accuracy") or []):
-            if digit not in found and acc >= threshold:
-                found[digit] = e["epoch"]
-    return sorted(found.items(), key=lambda pair: (pair[1], pair[0]))
+    # --- read by pages, the store and the CLI -------------------------------------------
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.info.get("steps_per_epoch") or 1
 
+    def snapshot(self) -> dict:
+        """Copies of everything so far: info, batches, epochs, latest_batch, finished."""
+        with self._lock:
+            return {"info": dict(self.info), "batches": list(self.batches), "epochs": list(self.epochs),
+                    "latest_batch": self.latest_batch, "finished": self.finished}
 
-def eta_seconds(step: int, total_steps: int, elapsed_seconds: float) -> float | None:
-    """Seconds left if the remaining steps go as fast as the ones done (None before the first step).
-
-    >>> eta_seconds(25, 100, 10.0)
-    30.0
-    """
-    if step <= 0 or total_steps <= 0 or elapsed_seconds <= 0:
-        return None
-    return max(0.0, elapsed_seconds * (total_steps - step) / step)
-
-
-def format_duration(seconds: float | None) -> str:
-    """A short human duration.
-
-    >>> [format_duration(s) for s in (0.4, 12.3, 75, 3725)]
-    ['0.4 s', '12 s', '1 min 15 s', '1 h 02 min']
-    """
-    if seconds is None or not math.isfinite(seconds):
-        return "–"
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    def to_dict(self) -> dict:
+        """What a run folder keeps (history.json): the events and the steps per epoch."""
+        with self._lock:
+            return {"steps_per_epoch": self.steps_per_epoch, "batches": list(self.batches),
+                    "epochs": list(self.epochs)}
 
 
 CSV_COLUMNS = (["event", "epoch", "step", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
@@ -168,19 +125,3 @@ def history_to_csv(history: dict) -> str:
     writer.writeheader()
     writer.writerows(history_csv_rows(history))
     return out.getvalue()
-
-
-def exploded_loss(history: dict, factor: float = 10.0) -> float | None:
-    """The last recorded training loss if it is over `factor` times the loss of guessing (ln 10),
-    else None. A finite but huge loss means the steps overshoot, as a NaN does.
-
-    >>> exploded_loss({"batches": [{"loss": 6.3e4}]})
-    63000.0
-    >>> exploded_loss({"batches": [{"loss": 0.2}]}) is None
-    True
-    """
-    batches = history.get("batches") or []
-    if not batches:
-        return None
-    loss = _finite(batches[-1].get("loss"))
-    return loss if loss is not None and loss > factor * CHANCE_LOSS else None

@@ -56,7 +56,7 @@ def lr_schedule(steps: int = STEPS, start: float = START_LR, end: float = END_LR
 def lr_range_test(config: TrainConfig, data: MnistData, steps: int = STEPS, start: float = START_LR,
                   end: float = END_LR, stop: threading.Event | None = None) -> RangeTestResult:
     """Run the range test for `config`'s model and optimizer (its lr and schedule are ignored)."""
-    from .train import _make_optimizer
+    from .train import make_optimizer
 
     config.validate()
     if not 0 < start < end:
@@ -65,7 +65,7 @@ def lr_range_test(config: TrainConfig, data: MnistData, steps: int = STEPS, star
     split = make_split(data, config.val_fraction, config.subset, config.seed)
     batch_size = min(config.batch_size, len(split.train_index))
     model = create_model(config.replace(engine="torch"))  # the NumPy network's torch twin learns alike
-    optimizer = _make_optimizer(model, config.replace(lr=start))
+    optimizer = make_optimizer(model, config.replace(lr=start))
     generator = torch.Generator().manual_seed(config.seed + 1)
     torch.manual_seed(config.seed + 2)
     schedule = lr_schedule(steps, start, end)

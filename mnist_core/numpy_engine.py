@@ -5,6 +5,9 @@
 torch engine, then puts the weights into the equivalent torch model, so the run
 is saved, inspected, drawn on and exported like any other run.
 
+Callbacks get the torch twin as their model (`set_model`); it holds the NumPy
+weights from the end of each epoch on (between epochs it lags behind).
+
 `gradient_check` is the lesson's proof: on one batch, the largest difference
 between the NumPy backward pass and torch autograd.
 """
@@ -18,8 +21,9 @@ import torch
 import torch.nn.functional as F
 
 from .callbacks import Callback
-from .config import ConfigError, TrainConfig
+from .config import TrainConfig
 from .data import MnistData, make_split
+from .history import History, log_interval
 from .models import count_parameters, create_model
 from .numpy_network import NumpyNetwork, batch_count
 
@@ -42,17 +46,16 @@ def torch_model_from(network: NumpyNetwork, config: TrainConfig) -> torch.nn.Mod
 
 
 def fit_numpy(config: TrainConfig, data: MnistData, callbacks: list[Callback] | tuple = (),
-              stop: threading.Event | None = None, log_every: int = 10, evaluate_test: bool = True):
+              stop: threading.Event | None = None, evaluate_test: bool = True,
+              history: History | None = None, log_every: int | None = None):
     """Train `config` with the NumPy network; returns a `train.TrainResult` like `train.fit`."""
     from .train import TrainResult, evaluate
 
-    config.validate()
     start = time.perf_counter()
+    history = history if history is not None else History()
     split = make_split(data, config.val_fraction, config.subset, config.seed)
     n_train = len(split.train_index)
-    if config.batch_size > n_train:
-        raise ConfigError(f"The batch size {config.batch_size:,} is larger than the training set "
-                          f"({n_train:,} images): choose at most {n_train:,}.")
+    config.check_batch_size(n_train)
     X, y = _rows(data.train_x), data.train_labels.numpy()
     val_rows = split.val_index.numpy()
     network = network_for(config)
@@ -65,27 +68,26 @@ def fit_numpy(config: TrainConfig, data: MnistData, callbacks: list[Callback] | 
     result = TrainResult(model=template, config=config, status="completed", reason="",
                          parameters=count_parameters(template), train_size=n_train, data_source=data.source)
 
-    def current_state() -> dict:
-        return {name: torch.from_numpy(array) for name, array in network.state_dict().items()}
-
-    info = {"total_steps": total_steps, "epochs": config.epochs, "steps_per_epoch": steps_per_epoch,
-            "train_size": n_train, "val_size": len(val_rows), "parameters": result.parameters,
-            "model": None, "state_dict": current_state}
-    for cb in callbacks:
-        cb.on_train_start(info)
-
-    class _Record(Callback):
-        def on_batch_end(self, event):
-            result.history["batches"].append(event.to_dict())
+    class _SyncTwin(Callback):
+        """Copies the NumPy weights into the torch twin at every epoch end, before the other callbacks
+        see the event, so a callback that reads `self.model` (snapshots, a test-loss curve) sees them."""
 
         def on_epoch_end(self, event):
-            result.history["epochs"].append(event.to_dict())
+            template.load_state_dict({k: torch.from_numpy(v) for k, v in network.state_dict().items()})
+
+    listeners = [_SyncTwin(), history, *callbacks]
+    for cb in listeners:
+        cb.set_model(template)
+    info = {"total_steps": total_steps, "epochs": config.epochs, "steps_per_epoch": steps_per_epoch,
+            "train_size": n_train, "val_size": len(val_rows), "parameters": result.parameters}
+    for cb in listeners:
+        cb.on_train_start(info)
 
     fit_start = time.perf_counter()
     network.fit(X, y, X[val_rows], y[val_rows], lr=config.lr, momentum=momentum, batch_size=config.batch_size,
                 epochs=config.epochs, l1=config.l1, l2=config.l2, patience=config.early_stopping,
-                seed=config.seed, rows=split.train_index.numpy(), callbacks=[_Record(), *callbacks],
-                stop=stop, log_every=log_every, max_steps=config.max_steps)
+                seed=config.seed, rows=split.train_index.numpy(), callbacks=listeners,
+                stop=stop, log_every=log_every or log_interval(config, total_steps), max_steps=config.max_steps)
     result.train_seconds = time.perf_counter() - fit_start
     result.steps, result.epochs_run = network.steps, len(network.history)
     if network.history:
@@ -101,8 +103,9 @@ def fit_numpy(config: TrainConfig, data: MnistData, callbacks: list[Callback] | 
             result.test_accuracy, result.test_loss = test["accuracy"], test["loss"]
             result.test_probabilities = test["probabilities"].numpy().astype(np.float32)
     result.status, result.reason = status, reason
+    result.history = history.to_dict()
     result.total_seconds = time.perf_counter() - start
-    for cb in callbacks:
+    for cb in listeners:
         cb.on_train_end(result)
     return result
 

@@ -41,8 +41,8 @@ def _thin(epochs: list[int], max_snapshots: int) -> list[int]:
 class SnapshotCallback(Callback):
     """Copies the model's weights at the end of the planned epochs (and of the last epoch run).
 
-    It reads the weights through `info["state_dict"]` when the engine gives one
-    (the NumPy engine does), else through `info["model"].state_dict()`. At the
+    It reads the weights of the live model (`set_model`; the NumPy engine gives
+    its torch twin, synced at every epoch end). At the
     end it hands the snapshots to the result as `result.snapshots`
     ({epoch: state_dict}), which the run store saves with the run.
     """
@@ -52,12 +52,11 @@ class SnapshotCallback(Callback):
         self.snapshots: dict[int, dict] = {}
         self._planned: set[int] = set()
         self._latest: tuple[int, dict] | None = None
-        self._state = None
 
     def on_train_start(self, info: dict) -> None:
         self.snapshots, self._latest = {}, None
         self._planned = set(snapshot_epochs(info["epochs"], self.max_snapshots))
-        self._state = info.get("state_dict") or info["model"].state_dict
+        self._state = self.model.state_dict
 
     def on_epoch_end(self, event) -> None:
         state = {name: tensor.detach().clone() for name, tensor in self._state().items()}

@@ -1,78 +1,15 @@
-"""Tests of mnist_core.history: chart rows, downsampling, ETA, durations and the CSV export.
+"""Tests of mnist_core.history: the one record of a run, its engine-chosen log interval and its CSV.
 
 (Its >>> examples run too: pytest.ini has --doctest-modules.)
 """
 import csv
 import io
-import math
+import threading
 
-from mnist_core.data import batch_count
-from mnist_core.history import (CSV_COLUMNS, curve_rows, downsample, eta_seconds, exploded_loss, first_learned,
-                                format_duration, history_csv_rows, history_to_csv, per_class_rows)
-
-
-def _history(n_batches=50, epochs=2, spe=25):
-    batches = [{"step": s, "epoch": 1 + (s - 1) // spe, "total_steps": n_batches, "loss": 2.0 / s,
-                "running_accuracy": min(1.0, s / n_batches), "examples_per_second": 1000.0 + s}
-               for s in range(1, n_batches + 1)]
-    epoch_rows = [{"epoch": e, "step": e * spe, "train_loss": 1.0 / e, "train_accuracy": 0.8, "val_loss": 0.9 / e,
-                   "val_accuracy": [0.8, 0.9][e - 1], "per_class_val_accuracy": [0.5 + 0.04 * d + 0.05 * e for d in range(10)],
-                   "seconds": 1.5} for e in range(1, epochs + 1)]
-    return {"batches": batches, "epochs": epoch_rows}
-
-
-def test_downsample_keeps_ends_and_bounds_size():
-    rows = list(range(1000))
-    picked = downsample(rows, 300)
-    assert len(picked) <= 300 and picked[0] == 0 and picked[-1] == 999
-    assert picked == sorted(picked)
-    assert downsample(rows[:5], 300) == rows[:5]
-
-
-def test_curve_rows_cover_both_splits_and_metrics_with_epoch_positions():
-    rows = curve_rows(_history(), spe=25)
-    splits = {(r["metric"], r["split"]) for r in rows}
-    assert splits == {("loss", "training"), ("accuracy", "training"), ("loss", "validation"),
-                      ("accuracy", "validation")}
-    validation = [r for r in rows if r["split"] == "validation" and r["metric"] == "accuracy"]
-    assert [r["epoch"] for r in validation] == [1.0, 2.0]
-    assert [r["value"] for r in validation] == [0.8, 0.9]
-    assert max(r["epoch"] for r in rows if r["split"] == "training") == 2.0  # step 50 / 25 steps per epoch
-
-
-def test_curve_rows_downsample_long_histories():
-    rows = curve_rows(_history(n_batches=5000, spe=2500), spe=2500, max_points=200)
-    assert len([r for r in rows if r["split"] == "training" and r["metric"] == "loss"]) == 200
-
-
-def test_curve_rows_drop_nan_and_infinite_values():
-    history = {"batches": [{"step": 1, "epoch": 1, "loss": math.nan, "running_accuracy": 0.1},
-                           {"step": 2, "epoch": 1, "loss": math.inf, "running_accuracy": 0.1}], "epochs": []}
-    rows = curve_rows(history, spe=10)
-    assert all(r["metric"] == "accuracy" for r in rows) and len(rows) == 2
-
-
-def test_per_class_rows_and_first_learned():
-    h = _history()
-    rows = per_class_rows(h["epochs"])
-    assert len(rows) == 20 and {r["digit"] for r in rows} == set(range(10))
-    # Digit d reaches 0.9 when 0.5 + 0.04 d + 0.05 e >= 0.9.
-    expected = {}
-    for e in (1, 2):
-        for d in range(10):
-            if d not in expected and 0.5 + 0.04 * d + 0.05 * e >= 0.9 - 1e-12:
-                expected[d] = e
-    assert dict(first_learned(h["epochs"], 0.9)) == expected
-
-
-def test_steps_eta_and_duration():
-    assert batch_count(54_000, 128) == math.ceil(54_000 / 128)
-    assert batch_count(54_001, 1000) == 54  # a left-over of one image joins the last batch, as in training
-    assert batch_count(100, 1000) == 1
-    assert eta_seconds(0, 100, 5.0) is None
-    assert eta_seconds(50, 100, 5.0) == 5.0
-    assert eta_seconds(100, 100, 5.0) == 0.0
-    assert format_duration(None) == "–" and format_duration(59.4) == "59 s"
+from mnist_core.config import TrainConfig
+from mnist_core.history import CSV_COLUMNS, History, history_csv_rows, history_to_csv, log_interval
+from mnist_core.train import fit
+from test_chart_rows import _history
 
 
 def test_csv_has_one_row_per_event_in_step_order_and_parses_back():
@@ -92,7 +29,39 @@ def test_csv_has_one_row_per_event_in_step_order_and_parses_back():
     assert history_csv_rows({"batches": [], "epochs": []}) == []
 
 
-def test_exploded_loss_flags_only_losses_far_above_guessing():
-    assert exploded_loss({"batches": []}) is None
-    assert exploded_loss({"batches": [{"loss": 2.3}]}) is None
-    assert exploded_loss({"batches": [{"loss": 1e5}]}) == 1e5
+def test_fit_writes_into_the_history_it_is_given_and_the_result_keeps_a_copy(synthetic):
+    history = History()
+    result = fit(TrainConfig(arch="softmax", epochs=2, batch_size=50), synthetic, history=history)
+    snapshot = history.snapshot()
+    assert snapshot["finished"] and snapshot["info"]["steps_per_epoch"] == 9
+    assert result.history == history.to_dict()
+    assert result.history["steps_per_epoch"] == 9 and len(result.history["epochs"]) == 2
+    assert [b["step"] for b in snapshot["batches"]] == [b["step"] for b in result.history["batches"]]
+
+
+def test_the_engine_chooses_the_log_interval(synthetic):
+    config = TrainConfig(arch="softmax", epochs=3, batch_size=10)  # 45 steps an epoch, 135 in all
+    result = fit(config, synthetic)
+    interval = log_interval(config, 135)
+    assert interval == 1 and len(result.history["batches"]) == 135
+    assert log_interval(TrainConfig(arch="cnn"), 10_000) == 2 and log_interval(TrainConfig(), 10_000) == 10
+
+
+def test_a_reader_thread_sees_consistent_copies_while_fit_writes(synthetic):
+    history, problems, done = History(), [], threading.Event()
+
+    def read():
+        try:
+            while not done.is_set():
+                snapshot = history.snapshot()
+                steps = [b["step"] for b in snapshot["batches"]]
+                assert steps == sorted(steps)
+        except Exception as error:  # noqa: BLE001  any exception is a failure, not only AssertionError
+            problems.append(error)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    fit(TrainConfig(arch="softmax", epochs=2, batch_size=10), synthetic, history=history, log_every=1)
+    done.set()
+    reader.join()
+    assert problems == [] and len(history.snapshot()["batches"]) == 90

@@ -15,7 +15,7 @@ from mnist_core.config import ConfigError, TrainConfig
 from mnist_core.models import create_model
 from mnist_core.numpy_network import NumpyNetwork, batch_count, images_to_features, softmax
 from mnist_core.data import batch_count as engine_batch_count
-from mnist_core.train import _make_optimizer
+from mnist_core.train import make_optimizer
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,7 @@ def test_momentum_steps_follow_the_torch_engine_with_l1_and_l2(synthetic_feature
     network = NumpyNetwork(hidden, seed=7)
     model, config = _torch_twin(network)
     config = config.replace(optimizer="momentum", lr=0.05, momentum=0.9, l1=1e-3, l2=1e-2)
-    optimizer = _make_optimizer(model, config)
+    optimizer = make_optimizer(model, config)
     start = network.state_dict()
     weights = [p for p in model.parameters() if p.dim() > 1]
 

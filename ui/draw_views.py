@@ -1,5 +1,6 @@
 """The Draw page's pieces: the canvas, what the model sees and reads, the preprocessing lesson,
-the one-button default model, and the class's own handwriting test set.
+saving a drawing to the class's handwriting test set, and the one-button default model
+(how a model reads that test set is ui/class_handwriting.py).
 
 The drawing area is one `st.fragment`: a stroke reruns only the canvas and what
 depends on it, not the sidebar or the run list, so the reading follows the pen.
@@ -17,22 +18,24 @@ from __future__ import annotations
 import base64
 import time
 
-import altair as alt
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from mnist_core.config import ARCHITECTURES, TrainConfig
-from mnist_core.handwriting import HandwritingError, HandwritingReport, HandwritingStore, evaluate_examples
-from mnist_core.inspect import digit_png, upscale
-from mnist_core.jobs import JobError
-from mnist_core.predict import PREPROCESSING_STEPS, DrawingReading, read_drawing
-from mnist_core.preprocess import DigitPrediction, PreprocessError
+from mnist_core.handwriting import HandwritingError, HandwritingStore
+from mnist_core.pictures import digit_png, upscale
+from mnist_core.jobs import TRAIN, Job, JobError
+from mnist_core.predict import PREPROCESSING_STEPS, DigitPrediction, DrawingReading, read_drawing
+from mnist_core.preprocess import PreprocessError
 
-from .charts import PALETTE
+from .charts.draw import probability_chart
+from .charts.palette import (BACKGROUND, BORDER, GREEN, GREY_DARK, GREY_LIGHT, GREY_MID, MNIST_INK, MNIST_PAPER,
+                             VERMILLION)
 from .image_grid import crisp_images
+from .job_view import FAST, job_view
+from .live_training import progress_text
+from .page_links import DRAWING_KEY
 from .text import plain
-from .run_picker import SELECTED_RUN_KEY
 from .session import data_or_stop, get_jobs, get_store, use_stand_in, user_token
 
 CANVAS_PIXELS = 280  # 10x MNIST's 28: one canvas pixel per tenth of a model pixel
@@ -41,7 +44,6 @@ DEFAULT_PEN_WIDTH = 20  # about MNIST's stroke (2-3 px of a 20 px digit) on a di
 MODEL_INPUT_SCALE = 10  # 28 x 10 = 280: the model's input shown as large as the canvas
 CARD_SCALE = 4  # the small pictures of the preprocessing comparison
 
-DRAWING_KEY = "last_drawing_28x28"
 GENERATION_KEY = "draw_canvas_generation"
 INITIAL_KEY = "draw_initial_drawing"
 OBJECTS_KEY = "draw_last_objects"  # the strokes on the canvas (for Undo)
@@ -110,7 +112,7 @@ def draw_canvas(pen_width: int):
     # running app, and importing it outside one (e.g. in a test) fails.
     from streamlit_drawable_canvas import st_canvas
 
-    result = st_canvas(stroke_width=pen_width, stroke_color="#FFFFFF", background_color="#000000",
+    result = st_canvas(stroke_width=pen_width, stroke_color=MNIST_INK, background_color=MNIST_PAPER,
                        height=CANVAS_PIXELS, width=CANVAS_PIXELS, drawing_mode="freedraw",
                        initial_drawing=st.session_state.get(INITIAL_KEY), return_image_data=True,
                        key=canvas_key())
@@ -151,24 +153,6 @@ def show_model_input(prediction: DigitPrediction | None) -> None:
         st.caption("28 × 28 pixels: the model's whole view of your drawing appears here.")
 
 
-def probability_chart(probabilities: list[float], height: int = 230) -> alt.LayerChart:
-    """Ten bars, one per digit; the most probable digit in orange, its share written above each bar."""
-    top = int(np.argmax(probabilities))
-    data = pd.DataFrame({"digit": [str(d) for d in range(10)], "probability": probabilities,
-                         "top": ["most probable" if d == top else "other" for d in range(10)],
-                         "label": [f"{100 * p:.0f}%" if p >= 0.005 else "" for p in probabilities]})
-    base = alt.Chart(data).encode(
-        x=alt.X("digit:N", title="digit", sort=None, axis=alt.Axis(labelAngle=0, labelFontSize=15, titleFontSize=13)),
-        y=alt.Y("probability:Q", title="probability", scale=alt.Scale(domain=[0, 1]),
-                axis=alt.Axis(format="%", tickCount=5)))
-    bars = base.mark_bar(cornerRadiusTopLeft=3, cornerRadiusTopRight=3).encode(
-        color=alt.Color("top:N", scale=alt.Scale(domain=["most probable", "other"], range=[PALETTE[1], PALETTE[0]]),
-                        legend=None),
-        tooltip=[alt.Tooltip("digit:N"), alt.Tooltip("probability:Q", format=".2%")])
-    text = base.mark_text(dy=-8, fontSize=12).encode(text="label:N")
-    return alt.layer(bars, text).properties(height=height)
-
-
 def show_reading(prediction: DigitPrediction) -> None:
     """The top digit in large type with its probability, then the ten probabilities."""
     probabilities = prediction.probabilities
@@ -176,7 +160,7 @@ def show_reading(prediction: DigitPrediction) -> None:
     # Everything in this HTML is a number we format ourselves.
     st.markdown(f'<div class="draw-prediction" style="display:flex;align-items:baseline;gap:1rem;">'
                 f'<span class="draw-top-digit" style="font-size:5.5rem;font-weight:700;line-height:1;'
-                f'color:{PALETTE[5]}">{digit}</span>'
+                f'color:{VERMILLION}">{digit}</span>'
                 f'<span style="font-size:1.3rem;">{100 * confidence:.0f}% sure</span></div>',
                 unsafe_allow_html=True)
     runner_up = int(np.argsort(probabilities)[-2])
@@ -202,15 +186,15 @@ def preprocessing_toggles() -> list[str]:
 def _card_html(title: str, prediction: DigitPrediction, reference: int | None) -> str:
     picture = base64.b64encode(digit_png(prediction.preprocessed.image, scale=CARD_SCALE)).decode("ascii")
     if prediction.blank:
-        verdict = '<span style="color:#555">too small to read</span>'
+        verdict = f'<span style="color:{GREY_MID}">too small to read</span>'
     else:
-        colour = PALETTE[2] if prediction.digit == reference else PALETTE[5]
+        colour = GREEN if prediction.digit == reference else VERMILLION
         verdict = (f'reads <b style="font-size:1.6rem;color:{colour}">{prediction.digit}</b> '
                    f'· {100 * prediction.confidence:.0f}%')
-    return (f'<div style="border:1px solid #d0d7de;border-radius:8px;padding:8px;text-align:center;'
-            f'min-width:130px;background:#fff;"><div style="font-size:0.9rem;color:#333;margin-bottom:4px;">'
+    return (f'<div style="border:1px solid {BORDER};border-radius:8px;padding:8px;text-align:center;'
+            f'min-width:130px;background:{BACKGROUND};"><div style="font-size:0.9rem;color:{GREY_DARK};margin-bottom:4px;">'
             f'{title}</div><img src="data:image/png;base64,{picture}" width="112" height="112" '
-            f'style="image-rendering:pixelated;border:1px solid #888;" alt="{title}">'
+            f'style="image-rendering:pixelated;border:1px solid {GREY_LIGHT};" alt="{title}">'
             f'<div style="margin-top:4px;">{verdict}</div></div>')
 
 
@@ -307,7 +291,7 @@ def _warm_up(run_id: str, _model) -> bool:
     """One prediction on an empty input when a model is first used: torch's first call pays
     its one-off set-up (about 20 ms for the CNN), which the first drawing should not."""
     import torch
-    from mnist_core.train import predict_probabilities
+    from mnist_core.predict import predict_probabilities
     predict_probabilities(_model, torch.zeros(1, 1, 28, 28))
     return True
 
@@ -378,19 +362,9 @@ def drawing_area(model, run_id: str | None) -> None:
 
 # ---------------------------------------------------------------- the default model
 
-@st.fragment(run_every=0.5)
-def _default_model_progress(job_id: int) -> None:
-    from .live_training import progress_text  # the Train page's wording: epoch, step, images/s, time left
-
-    try:
-        job = get_jobs().get(user_token(), job_id)
-    except JobError:
-        st.rerun()
-    if not job.active:
-        if job.run_info is not None:
-            st.session_state[SELECTED_RUN_KEY] = job.run_info.run_id
-        st.rerun()  # once: the page now has a run and shows it
-    if job.state == "queued":
+def _default_model_progress(job: Job) -> None:
+    """The default model's progress bar (inside job_view's fragment); the Train page's wording."""
+    if job.started is None:
         position = get_jobs().queue_position(job)
         st.progress(0.0, text=f"Waiting for a free training slot (number {position or 1} in line)…")
         return
@@ -401,13 +375,15 @@ def _default_model_progress(job_id: int) -> None:
 def default_model_panel() -> None:
     """No run yet: one button trains a CNN that reads drawings well, with a progress bar."""
     jobs = get_jobs()
-    job = jobs.active_job(user_token(), kind="train")
+    job = jobs.active_job(user_token(), kind=TRAIN)
     with st.container(border=True):
         if job is not None:
             st.markdown(f"**Training “{plain(job.label)}”.** The model will read your drawings as soon as it is saved.")
-            _default_model_progress(job.job_id)
+            # When it ends, the page reruns and the sidebar selects the new run (live_training._announce).
+            job_view(job, running=_default_model_progress, finished=_default_model_progress,
+                     queued=_default_model_progress, refresh=FAST, key="draw")
             return
-        last = jobs.latest_job(user_token(), kind="train")
+        last = jobs.latest_job(user_token(), kind=TRAIN)
         if last is not None and (last.error or last.save_error):
             st.error(plain(f"The last training did not give a saved run: {last.error or last.save_error}"))
         data_text = ("the small stand-in dataset" if use_stand_in() else
@@ -425,103 +401,3 @@ def default_model_panel() -> None:
                 st.error(plain(str(error)))
                 return
             st.rerun()
-
-
-# ---------------------------------------------------------------- the class handwriting test set
-
-def _folder_stamp(store: HandwritingStore) -> int:
-    try:
-        return store.folder.stat().st_mtime_ns  # changes whenever an example is added or removed
-    except FileNotFoundError:
-        return 0
-
-
-# Cached per folder state (its modification time changes with every save or delete), so a
-# stroke on the canvas never re-reads hundreds of files. Shared read-only by every session.
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _examples(runs_root: str, stamp: int):
-    store = HandwritingStore(runs_root)
-    return store.list(), store.problems
-
-
-@st.cache_resource(show_spinner=False, max_entries=32)
-def _evaluate(run_id: str, runs_root: str, stamp: int, _model) -> HandwritingReport:
-    examples, _ = _examples(runs_root, stamp)
-    return evaluate_examples(_model, examples)
-
-
-def per_digit_chart(report: HandwritingReport, height: int = 220) -> alt.LayerChart:
-    """Accuracy per digit on the class set, with how many examples each bar stands on."""
-    rows = [{"digit": str(d), "accuracy": report.per_digit_accuracy[d] or 0.0, "examples": report.support[d],
-             "label": (f"{round((report.per_digit_accuracy[d] or 0) * report.support[d])}/{report.support[d]}"
-                       if report.support[d] else "none")} for d in range(10)]
-    base = alt.Chart(pd.DataFrame(rows)).encode(
-        x=alt.X("digit:N", title="digit drawn", sort=None, axis=alt.Axis(labelAngle=0, labelFontSize=14)),
-        y=alt.Y("accuracy:Q", title="read correctly", scale=alt.Scale(domain=[0, 1.08]),
-                axis=alt.Axis(format="%", values=[0, 0.25, 0.5, 0.75, 1])))
-    bars = base.mark_bar(color=PALETTE[0], cornerRadiusTopLeft=3, cornerRadiusTopRight=3).encode(
-        tooltip=[alt.Tooltip("digit:N"), alt.Tooltip("accuracy:Q", format=".0%"), alt.Tooltip("examples:Q")])
-    text = base.mark_text(dy=-8, fontSize=11).encode(text="label:N")
-    return alt.layer(bars, text).properties(height=height)
-
-
-def _misread_html(examples, report: HandwritingReport, limit: int = 24) -> str:
-    tiles = []
-    for example, predicted in zip(examples, report.predicted):
-        if predicted == example.label:
-            continue
-        picture = base64.b64encode(digit_png(example.image, scale=2)).decode("ascii")
-        tiles.append(f'<div style="text-align:center;font-size:0.85rem;"><img src="data:image/png;base64,{picture}" '
-                     f'width="56" height="56" style="image-rendering:pixelated;" alt="drawn {example.label}"><br>'
-                     f'{example.label} → <b style="color:{PALETTE[5]}">{int(predicted)}</b></div>')
-    shown = tiles[-limit:]  # the newest mistakes
-    return '<div style="display:flex;flex-wrap:wrap;gap:8px;">' + "".join(shown) + "</div>"
-
-
-def _delete_my_last(example_id: str) -> None:
-    try:
-        handwriting_store().delete(example_id, owner=user_token())
-        st.session_state[FLASH_KEY] = "Your last saved drawing was removed from the class set."
-    except HandwritingError as error:
-        st.session_state[FLASH_KEY] = str(error)
-
-
-def handwriting_report(model, run_id: str | None, run_name: str = "") -> None:
-    """How the chosen model reads the class's saved drawings, overall and per digit."""
-    st.subheader("The class handwriting test set", anchor=False)
-    store = handwriting_store()
-    stamp = _folder_stamp(store)
-    examples, problems = _examples(str(get_store().root), stamp)
-    if problems:
-        st.warning(f"{len(problems)} saved example file(s) could not be read and are left out: {problems[0]}")
-    if not examples:
-        st.caption("No drawings saved yet. Draw a digit, choose its label and press **Save as test example**: "
-                   "together the class builds a test set of its own handwriting.")
-        return
-    people = len({e.owner for e in examples})
-    mine = [e for e in examples if e.owner == user_token()]
-    summary = (f"{len(examples)} drawing{'s' if len(examples) != 1 else ''} by {people} "
-               f"{'person' if people == 1 else 'people'} ({len(mine)} yours).")
-    if model is None:
-        st.caption(summary + " Train a model to see how well it reads them.")
-        return
-    report = _evaluate(run_id, str(get_store().root), stamp, model)
-    left, right = st.columns([1, 2.4], gap="large")
-    with left:
-        st.metric("Read correctly", f"{100 * report.accuracy:.0f}%",
-                  help=f"Share of the class's drawings that “{run_name}” reads as the digit its author "
-                       "meant. MNIST's own test set is a different handwriting: compare the two.")
-        st.caption(summary)
-        missing = [str(d) for d in range(10) if report.support[d] == 0]
-        if missing:
-            st.caption(f"Nobody has saved a {', '.join(missing)} yet.")
-        if mine:
-            st.button("Delete my last saved drawing", key="draw_delete_last", icon=":material/undo:",
-                      on_click=_delete_my_last, args=(mine[-1].example_id,),
-                      help="Saved with the wrong label? Remove it from the class set.")
-    with right:
-        st.altair_chart(per_digit_chart(report), width="stretch", key="draw_class_per_digit")
-    wrong = int(report.count - round(report.accuracy * report.count))
-    if wrong:
-        st.markdown(f"**Misread drawings** ({wrong}): drawn → read")
-        st.html(_misread_html(examples, report))
