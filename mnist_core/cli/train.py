@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from ..callbacks import PrintProgress
-from ..config import ACTIVATIONS, ARCHITECTURES, OPTIMIZERS, SCHEDULES, TrainConfig
+from ..config import ACTIVATIONS, ARCHITECTURES, ENGINES, OPTIMIZERS, PIXELS, SCHEDULES, TrainConfig
 from ..jobs import train_and_save
 from ..metrics import classification_summary
 from ..predict import predict_probabilities
@@ -34,6 +34,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--subset", type=int, default=d.subset, metavar="PER_CLASS",
                    help="train on this many images per class (0 = all)")
     p.add_argument("--max-steps", type=int, default=d.max_steps, help="stop after N batches (smoke tests)")
+    p.add_argument("--pixels", choices=list(PIXELS), default=d.pixels,
+                   help="standardized (mean 0, spread 1; default) or unit (0-1, as classic studies used)")
+    p.add_argument("--engine", choices=list(ENGINES), default=d.engine,
+                   help="torch (default) or numpy (the from-scratch network: softmax/MLP, SGD or momentum)")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -42,7 +46,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        lr=args.lr, momentum=args.momentum, schedule=args.schedule,
                        batch_size=args.batch_size, epochs=args.epochs, l2=args.l2, l1=args.l1,
                        early_stopping=args.early_stopping, val_fraction=args.val_fraction,
-                       subset=args.subset, seed=args.seed, max_steps=args.max_steps)
+                       subset=args.subset, seed=args.seed, max_steps=args.max_steps,
+                       pixels=args.pixels, engine=args.engine)
 
 
 
