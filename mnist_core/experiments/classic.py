@@ -201,3 +201,23 @@ def reproduction(summaries: list[dict]) -> dict:
                 orderings.append({"higher": a["label"], "lower": b["label"],
                                   "reported_gap": 100 * (a["reported_test_accuracy"] - b["reported_test_accuracy"]), "held": held})
     return {"rows": rows, "orderings": orderings}
+
+
+# Why a number can miss the reported one, from what was measured here (bench/classic_studies.py);
+# shown beside a row that lands more than 2 points away. Keyed by (study, variant label).
+MISS_NOTES = {
+    ("classic-l2", "L2 0.1"): (
+        "L2 = 0.1 sits on the edge of the collapse: measured here over seeds 0-2 it landed anywhere from "
+        "about 27% to 38% (3 epochs) — the seed decides how far the hidden layer has collapsed, so one run "
+        "can miss the reported 36.0% by more than 2 points."),
+}
+
+
+def miss_note(study_name: str, label: str, difference_points: float) -> str:
+    """The sentence for a number more than 2 points from the reported one (what was measured, or a plain fact)."""
+    note = MISS_NOTES.get((study_name, label))
+    if note:
+        return note
+    return (f"This run landed {difference_points:+.1f} points from the reported number; the setups here were "
+            "chosen on seeds 0-2, and a different seed or a shared, busy machine does not change accuracy, "
+            "so run it again with 3 seeds to see the spread.")
