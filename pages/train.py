@@ -7,6 +7,7 @@ page stays usable, and a reload or a page switch finds the run again.
 import streamlit as st
 
 from ui.live_training import latest_train_job, live_view
+from ui.train_tools import numpy_panel, range_test_panel
 from ui.text import plain
 from ui.sidebar import RUN_NAME_KEY, current_config, start_training
 
@@ -30,5 +31,9 @@ if job is None or not job.active:
                          width="content"):
                 if start_training(config, st.session_state.get(RUN_NAME_KEY) or ""):
                     st.rerun()
+if config is not None:
+    range_test_panel(config)
+    if config.arch in ("softmax", "mlp", "deep-mlp"):
+        numpy_panel(config)
 
 live_view()

@@ -2,7 +2,7 @@
 from the sidebar, and the classic studies' reported-vs-yours view (AppTest, real MNIST, tiny runs)."""
 import pytest
 
-from tests.test_app import config_of, job_of, open_app, tiny, wait_for_end
+from tests.test_app import chart_specs, config_of, job_of, open_app, tiny, wait_for_end
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("router_mode")]
 
@@ -50,3 +50,35 @@ def test_a_numpy_run_from_the_sidebar_is_saved_and_opens_on_the_pages(runs_dir):
     for page in ("pages/mistakes.py", "pages/weights.py", "pages/confusion_matrix.py", "pages/draw.py"):
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
+
+
+def test_range_test_button_plots_and_use_this_learning_rate_sets_the_sidebar(runs_dir):
+    at = open_app(page="pages/train.py")
+    at.button(key="lr_range_run").click().run()
+    assert not at.exception
+    specs = [s for s in chart_specs(at)
+             if s.get("title") == "Loss as the learning rate grows"]
+    assert specs, "no range-test chart"
+    result = at.session_state["lr_range_result"][1]
+    assert 1e-5 <= result.suggested_lr < result.min_loss_lr <= 10
+    assert any("suggestion" in m.value for m in at.markdown)
+    at.button(key="lr_range_use").click().run()
+    assert not at.exception
+    from ui.sidebar import LR_CHOICES, _nearest
+    assert config_of(at).lr == pytest.approx(_nearest(LR_CHOICES, result.suggested_lr))
+
+
+def test_numpy_panel_shows_the_real_backward_pass_and_a_gradient_check(runs_dir):
+    import inspect
+
+    from mnist_core.numpy_network import NumpyNetwork
+
+    at = open_app(page="pages/train.py")
+    assert inspect.getsource(NumpyNetwork.backward).strip() in [c.value.strip() for c in at.code]
+    assert "gradient_check" not in [b.key for b in at.button]  # torch engine: nothing to check
+    at.radio(key="cfg_engine").set_value("numpy").run()
+    at.button(key="gradient_check").click().run()
+    assert not at.exception
+    metric = next(m for m in at.metric if m.label.startswith("Largest difference"))
+    assert float(metric.value) < 1e-10
+    assert at.session_state["gradient_check_result"]["largest_gradient"] > 1e-3  # real gradients compared
