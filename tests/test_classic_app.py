@@ -82,3 +82,36 @@ def test_numpy_panel_shows_the_real_backward_pass_and_a_gradient_check(runs_dir)
     metric = next(m for m in at.metric if m.label.startswith("Largest difference"))
     assert float(metric.value) < 1e-10
     assert at.session_state["gradient_check_result"]["largest_gradient"] > 1e-3  # real gradients compared
+
+
+@pytest.fixture
+def three_epoch_run(runs_dir, mnist):
+    """A softmax run of 3 epochs on 200 images, saved as the user "traveller"'s, with its snapshots."""
+    from mnist_core.config import TrainConfig
+    from mnist_core.runs import RunStore
+    from mnist_core.train import fit
+
+    result = fit(TrainConfig(arch="softmax", optimizer="sgd", schedule="constant", lr=0.05, batch_size=20,
+                             epochs=3, subset=20), mnist)
+    return RunStore(runs_dir).save(result, owner="traveller", test_labels=mnist.test_labels)
+
+
+@pytest.mark.parametrize("page", ["pages/mistakes.py", "pages/confusion_matrix.py", "pages/per_class.py",
+                                  "pages/weights.py", "pages/draw.py"])
+def test_the_epoch_slider_shows_the_model_as_it_was(three_epoch_run, mnist, page):
+    from mnist_core.predict import predict_probabilities
+    from mnist_core.runs import RunStore
+
+    at = open_app(page=page, user="traveller")
+    sliders = [s for s in at.select_slider if s.key.startswith(("inspect_epoch", "draw_epoch"))]
+    assert len(sliders) == 1 and sliders[0].options == ["1", "2", "3"] and sliders[0].value == 3
+    sliders[0].set_value(1).run()
+    assert not at.exception
+    assert any("after epoch 1 of 3" in c.value for c in at.caption)
+    if page == "pages/mistakes.py":
+        store = RunStore(three_epoch_run.path.parent)
+        then = predict_probabilities(store.load_snapshot(three_epoch_run.run_id, 1), mnist.test_x)
+        accuracy = (then.argmax(1) == mnist.test_labels).float().mean().item()
+        final = three_epoch_run.test_accuracy
+        shown = next(m.value for m in at.metric if m.label == "Test accuracy")
+        assert shown == f"{100 * accuracy:.2f}%" and abs(accuracy - final) > 1e-4  # epoch 1's, not the final
