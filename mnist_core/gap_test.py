@@ -86,3 +86,21 @@ def gap_verdict(accuracies_a, accuracies_b, alpha: float = ALPHA) -> GapVerdict:
     return GapVerdict(mean_a=float(a.mean()), mean_b=float(b.mean()), std_a=std(a), std_b=std(b),
                       n_a=len(a), n_b=len(b), gap_points=100 * float(a.mean() - b.mean()),
                       p_value=p_value, real=p_value is not None and p_value < alpha)
+
+
+GAP_STUDY = "gap"  # the study name a "3 more seeds of each" job runs (experiments.runner.study_for)
+
+
+def gap_study(config_a: TrainConfig, config_b: TrainConfig, label_a: str = "A", label_b: str = "B"):
+    """A two-variant study: setting A and setting B, run over the same seeds (so the data order matches).
+
+    >>> s = gap_study(TrainConfig(lr=0.1), TrainConfig(lr=0.01)); [v.config.lr for v in s.variants]
+    [0.1, 0.01]
+    """
+    from .experiments.studies import Study, Variant
+
+    differing = differing_settings(config_a, config_b)
+    knob = differing[0][0] if len(differing) == 1 else "setting"
+    variants = (Variant(label=label_a, value="A", config=config_a), Variant(label=label_b, value="B", config=config_b))
+    return Study(name=GAP_STUDY, title="Is this gap real?", knob=knob, knob_label=knob, variants=variants,
+                 takeaway="", explanation="The two settings over the same new seeds.")

@@ -35,7 +35,7 @@ def test_engine_control_switches_to_numpy_settings_and_is_hidden_for_the_cnn(run
 
 
 def test_a_numpy_run_from_the_sidebar_is_saved_and_opens_on_the_pages(runs_dir):
-    at = tiny(open_app(user="numpy-student"))
+    at = tiny(open_app(user="numpystudent"))
     at.radio(key="cfg_engine").set_value("numpy").run()
     at.radio(key="cfg_pixels").set_value("unit").run()
     at.select_slider(key="cfg_batch_size").set_value(16).run()
@@ -115,3 +115,29 @@ def test_the_epoch_slider_shows_the_model_as_it_was(three_epoch_run, mnist, page
         final = three_epoch_run.test_accuracy
         shown = next(m.value for m in at.metric if m.label == "Test accuracy")
         assert shown == f"{100 * accuracy:.2f}%" and abs(accuracy - final) > 1e-4  # epoch 1's, not the final
+
+
+def test_is_this_gap_real_trains_3_more_seeds_of_each_and_gives_a_verdict(runs_dir, mnist):
+    from mnist_core.config import TrainConfig
+    from mnist_core.runs import RunStore
+    from mnist_core.train import fit
+    from ui.session import get_jobs
+
+    base = TrainConfig(arch="softmax", optimizer="sgd", schedule="constant", batch_size=20, epochs=1, subset=20)
+    store = RunStore(runs_dir)
+    for lr in (0.001, 0.1):  # 9 steps: lr 0.001 barely moves, lr 0.1 learns; a gap far above seed noise
+        store.save(fit(base.replace(lr=lr), mnist), owner="gapper01", test_labels=mnist.test_labels)
+    at = open_app(page="pages/runs.py", user="gapper01")
+    assert any("differ in one setting, lr" in m.value for m in at.markdown)
+    at.button(key="gap_train").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    job = get_jobs().latest_job("gapper01", kind="study")
+    assert job is not None and job.spec.study == "gap" and job.spec.seeds == (1, 2, 3)
+    wait_for_end(job)
+    at.run()
+    assert not at.exception
+    rows = job.result
+    assert sorted((r.value, r.seed) for r in rows) == [("A", 1), ("A", 2), ("A", 3), ("B", 1), ("B", 2), ("B", 3)]
+    verdicts = [e.value for e in (*at.success, *at.info) if "Welch" in e.value]
+    assert len(verdicts) == 1 and "The gap is real" in verdicts[0]
+    assert len(RunStore(runs_dir).list()) == 2 + 6  # the new seeds are saved runs too
