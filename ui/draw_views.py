@@ -20,13 +20,15 @@ import time
 
 import numpy as np
 import streamlit as st
+import torch
 
 from mnist_core.config import ARCHITECTURES, TrainConfig
 from mnist_core.handwriting import HandwritingError, HandwritingStore
 from mnist_core.pictures import digit_png, upscale
 from mnist_core.jobs import TRAIN, Job, JobError
-from mnist_core.predict import PREPROCESSING_STEPS, DigitPrediction, DrawingReading, read_drawing
-from mnist_core.preprocess import PreprocessError
+from mnist_core.predict import (PREPROCESSING_STEPS, DigitPrediction, DrawingReading, predict_probabilities,
+                                read_drawing)
+from mnist_core.preprocess import PreprocessError, to_mnist
 
 from .charts.draw import probability_chart
 from .charts.palette import (BACKGROUND, BORDER, GREEN, GREY_DARK, GREY_LIGHT, GREY_MID, MNIST_INK, MNIST_PAPER,
@@ -276,7 +278,6 @@ def _reading_for(model, canvas, steps_off: list[str]):
 
 def _preview_only(image) -> DigitPrediction | None:
     """Without a model, still show what the model would see."""
-    from mnist_core.preprocess import to_mnist
     if image is None:
         return None
     try:
@@ -290,8 +291,6 @@ def _preview_only(image) -> DigitPrediction | None:
 def _warm_up(run_id: str, _model) -> bool:
     """One prediction on an empty input when a model is first used: torch's first call pays
     its one-off set-up (about 20 ms for the CNN), which the first drawing should not."""
-    import torch
-    from mnist_core.predict import predict_probabilities
     predict_probabilities(_model, torch.zeros(1, 1, 28, 28))
     return True
 
