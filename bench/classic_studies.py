@@ -5,7 +5,8 @@
 
 Each seed of a study runs as `python -m mnist_core experiment NAME` would run it
 (same studies, same runner); the seconds are the wall time of that seed's whole
-study. The last line is one JSON object with every figure. The within-3-points
+study, and its CPU time (with --threads 1 that is about the wall time on one free
+core, whatever else the machine is doing). The last line is one JSON object with every figure. The within-3-points
 band of tests/test_classic_studies.py is checked against these figures.
 """
 from __future__ import annotations
@@ -39,14 +40,19 @@ def main(argv=None) -> None:
     figures = []
     for name in args.studies:
         study = get_study(name)
-        per_seed, seconds = [], []
+        per_seed, seconds, cpu = [], [], []
         for seed in range(args.seeds):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             rows = run_experiment(study, data, seeds=(seed,))
             seconds.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
             per_seed.append(reproduction(summarize(rows)))
-            print(f"{name} seed {seed}: {seconds[-1]:.0f} s", file=sys.stderr, flush=True)
-        print(f"\n### {name} ({', '.join(f'{s:.0f}' for s in seconds)} s for seeds 0-{args.seeds - 1})\n")
+            # Each seed's figures at once: a long study on a busy machine may be stopped before the table.
+            print(f"{name} seed {seed}: {seconds[-1]:.0f} s wall, {cpu[-1]:.0f} s CPU; " + "; ".join(
+                f"{r['label']} {r['yours']:.2f} (reported {r['reported']:.2f})" for r in per_seed[-1]["rows"]
+                if r["yours"] is not None), file=sys.stderr, flush=True)
+        print(f"\n### {name} (wall {', '.join(f'{s:.0f}' for s in seconds)} s; CPU "
+              f"{', '.join(f'{s:.0f}' for s in cpu)} s for seeds 0-{args.seeds - 1})\n")
         print("| setting | reported | " + " | ".join(f"seed {s}" for s in range(args.seeds))
               + " | largest difference |")
         print("|---|---|" + "---|" * args.seeds + "---|")
@@ -61,7 +67,7 @@ def main(argv=None) -> None:
         print("\nOrderings (reported gap ≥ 1 point): " + (
             "all held for every seed." if not broken else "; ".join(
                 f"seed {seed}: {o['higher']} > {o['lower']} did not hold" for seed, o in broken)))
-        figures.append({"study": name, "seconds": [round(s, 1) for s in seconds],
+        figures.append({"study": name, "seconds": [round(s, 1) for s in seconds], "cpu_seconds": [round(s, 1) for s in cpu],
                         "rows": [p["rows"] for p in per_seed], "broken_orderings": len(broken)})
     print(json.dumps({"threads": args.threads, "seeds": args.seeds, "studies": figures}))
 

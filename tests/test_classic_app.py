@@ -64,8 +64,8 @@ def test_range_test_button_plots_and_use_this_learning_rate_sets_the_sidebar(run
     assert any("suggestion" in m.value for m in at.markdown)
     at.button(key="lr_range_use").click().run()
     assert not at.exception
-    from ui.sidebar import LR_CHOICES, _nearest
-    assert config_of(at).lr == pytest.approx(_nearest(LR_CHOICES, result.suggested_lr))
+    from ui.sidebar import learning_rate_choice
+    assert config_of(at).lr == pytest.approx(learning_rate_choice(result.suggested_lr))
 
 
 def test_numpy_panel_shows_the_real_backward_pass_and_a_gradient_check(runs_dir):

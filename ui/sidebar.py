@@ -121,6 +121,11 @@ def _nearest(choices: list, value):
     return min(choices, key=lambda c: abs(c - value))
 
 
+def learning_rate_choice(lr: float) -> float:
+    """The sidebar's learning-rate choice nearest to `lr` (the range test's "Use this learning rate")."""
+    return _nearest(LR_CHOICES, lr)
+
+
 def _on_optimizer_change() -> None:
     # Each optimizer has its own good learning rate (config.OPTIMIZERS): switching
     # from Adam at 0.001 to plain SGD at 0.001 would make SGD look hopeless.

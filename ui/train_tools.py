@@ -19,7 +19,7 @@ from mnist_core.numpy_network import NumpyNetwork
 
 from .charts.training import lr_range_chart
 from .session import get_data
-from .sidebar import LR_CHOICES, _nearest
+from .sidebar import learning_rate_choice
 from .text import plain
 
 RANGE_KEY = "lr_range_result"  # session_state: (config description, RangeTestResult)
@@ -28,7 +28,7 @@ GRADIENT_KEY = "gradient_check_result"
 
 def _use_learning_rate(lr: float) -> None:
     # An on_click callback runs before the sidebar is drawn again, so it may set the widget's value.
-    st.session_state["cfg_lr"] = _nearest(LR_CHOICES, lr)
+    st.session_state["cfg_lr"] = learning_rate_choice(lr)
 
 
 def range_test_panel(config: TrainConfig) -> None:
@@ -50,7 +50,7 @@ def range_test_panel(config: TrainConfig) -> None:
         st.markdown(plain(f"{HOW_TO_READ} Lowest loss at lr {result.min_loss_lr:.2g}, so the suggestion is ")
                     + f"**{result.suggested_lr:.2g}**"
                     + plain(f" (measured in {result.seconds:.1f} s for {described})."))
-        nearest = _nearest(LR_CHOICES, result.suggested_lr)
+        nearest = learning_rate_choice(result.suggested_lr)
         st.button(f"Use this learning rate ({nearest:g})", key="lr_range_use", icon=":material/check:",
                   on_click=_use_learning_rate, args=(result.suggested_lr,),
                   help="Sets the sidebar's learning rate to the nearest value it offers.")
