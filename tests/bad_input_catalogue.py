@@ -116,6 +116,12 @@ CASES = [
     Case("cli-deep-mlp-no-hidden-layers", "hidden-empty", "cli", "train --arch deep-mlp --hidden (no sizes)",
          "A deep MLP needs at least two hidden layers (got 0): give two or more sizes, such as 512 256.", "cli",
          ("train", "--arch", "deep-mlp", "--hidden")),
+    Case("cli-numpy-engine-cnn", "engine", "cli", "train --engine numpy --arch cnn",
+         "The NumPy engine trains softmax regression and MLPs, not CNN: choose the PyTorch engine for it.", "cli",
+         ("train", "--engine", "numpy", "--arch", "cnn")),
+    Case("cli-numpy-engine-adam", "engine", "cli", "train --engine numpy (with the default Adam)",
+         "The NumPy engine does plain SGD or SGD with momentum at a constant learning rate: choose optimizer "
+         "sgd or momentum and schedule constant.", "cli", ("train", "--engine", "numpy")),
 
     # --- the canvas ----------------------------------------------------------------------------------
     Case("page-blank-canvas", "canvas", "page", "Draw page: the canvas sends an all-black (reset) picture",
