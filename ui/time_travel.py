@@ -61,7 +61,7 @@ def epoch_slider(info: RunInfo, key: str, container=st, label: str = "Epoch (tim
         container.caption(plain(f"After epoch {final}, the last one trained; the saved model is the best "
                                 f"epoch's ({info.metrics['best_epoch']}), restored by early stopping."))
     else:
-        container.caption(plain(f"Showing the model as it was after epoch {chosen} of {final}."))
+        container.caption(plain(f"Showing the model as it was after epoch {chosen} of {final}. {LESSON}"))
     return chosen
 
 
