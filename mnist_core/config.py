@@ -76,6 +76,7 @@ class TrainConfig:
     pixels: str = "standardized"  # standardized (mean 0, spread 1) or unit (0-1): changes how strong a step is
     # --- engine ---
     engine: str = "torch"  # torch, or numpy (the from-scratch network: softmax/MLP, ReLU, SGD/momentum)
+    augment: bool = False  # train on randomly distorted batches (mnist_core.augment.DRAW_RECIPE): reads drawings better
 
     def __post_init__(self):
         # Accept lists from JSON or widgets, but keep the frozen object hashable.
@@ -141,6 +142,8 @@ class TrainConfig:
             text += " · pixels 0-1"
         if self.engine != "torch":
             text += " · NumPy"
+        if self.augment:
+            text += " · augmented"
         return text
 
     def validate(self) -> "TrainConfig":
@@ -175,6 +178,9 @@ class TrainConfig:
                 raise ConfigError("The NumPy network uses ReLU in its hidden layers: choose activation relu.")
             if self.dropout:
                 raise ConfigError("The NumPy network has no dropout: set dropout to 0 or use PyTorch.")
+            if self.augment:
+                raise ConfigError("The NumPy network trains on the images as they are: turn augmentation off "
+                                  "or use PyTorch.")
         number("The learning rate", self.lr)
         if self.lr <= 0:
             raise ConfigError(f"The learning rate must be greater than 0 (got {self.lr:g}): "
@@ -213,6 +219,8 @@ class TrainConfig:
         if self.subset < 0:
             raise ConfigError("The subset size must be 0 (all images) or a positive number of images per class.")
         number("The seed", self.seed, integer=True)
+        if not isinstance(self.augment, bool):
+            raise ConfigError(f"augment must be true or false, not {self.augment!r}.")
         number("max_steps", self.max_steps, integer=True)
         if self.max_steps < 0:
             raise ConfigError("max_steps must be 0 (no limit) or positive.")

@@ -90,6 +90,9 @@ HELP = {
               "network learns less and overfits more. 10% of the images are always kept for validation.",
     "seed": "Fixes the random starting weights and the order of the images: the same seed and settings "
             "give the same run; change it to see how much luck matters.",
+    "augment": "Show the network every training image randomly rotated, sheared, scaled, bent and drawn with "
+               "a thicker or thinner pen: it learns handwriting rather than one pen, and reads drawings on the "
+               "Draw page better. Training takes about 10% longer.",
     "run_name": "A name for this run in the run history (optional; the settings are used if empty).",
     "pixels": "How pixel brightness is scaled before the network sees it. Standardized (mean 0, spread 1) "
               "inputs are about 3× larger than 0-1 ones, so the same learning rate takes a stronger step; "
@@ -142,6 +145,7 @@ def _on_engine_change() -> None:
         st.session_state["cfg_schedule"] = "constant"
         st.session_state["cfg_activation"] = "relu"
         st.session_state["cfg_dropout"] = 0.0
+        st.session_state["cfg_augment"] = False
 
 
 def _size_label(subset: int) -> str:
@@ -193,6 +197,8 @@ def _controls() -> dict:
     values["pixels"] = st.radio("Pixels", list(PIXEL_SCALINGS), format_func=PIXEL_SCALINGS.get,
                                 index=list(PIXEL_SCALINGS).index(DEFAULTS.pixels), key="cfg_pixels",
                                 help=HELP["pixels"], **keep)
+    values["augment"] = st.toggle("Augment (slant, bend, re-ink)", value=DEFAULTS.augment, key="cfg_augment",
+                                  help=HELP["augment"], **keep)
 
     st.markdown("**Optimisation**")
     values["optimizer"] = st.selectbox("Optimizer", list(OPTIMIZERS), format_func=lambda o: OPTIMIZERS[o][0],
@@ -268,12 +274,15 @@ def current_config() -> TrainConfig | None:
     return st.session_state.get(CONFIG_KEY)
 
 
-def start_training(config: TrainConfig, name: str = "") -> bool:
-    """Submit a training job for this user; False, with the reason shown (st.error), if it cannot start."""
+def start_training(config: TrainConfig, name: str = "", step_mode: bool = False) -> bool:
+    """Submit a training job for this user (a Step-mode session if `step_mode`); False, with the
+    reason shown (st.error), if it cannot start."""
     from .session import get_data  # the dataset is loaded (once, for everyone) on the first Train
 
+    jobs = get_jobs()
+    submit = jobs.submit_stepping if step_mode else jobs.submit_training
     try:
-        get_jobs().submit_training(config, get_data(), owner=user_token(), name=name.strip() or None)
+        submit(config, get_data(), owner=user_token(), name=name.strip() or None)
     except DataError as error:
         st.session_state[DATA_ERROR_KEY] = str(error)
         explain_missing_data(str(error), key="train")
