@@ -35,6 +35,7 @@ BULLETS = {
     "crash": "a worker that crashes mid-run (item 3)",
     "upload": "an uploaded run (issue 15): not a zip, zip bomb, ../ entries, a pickle in the weights, wrong shapes, "
               "unknown architecture, oversized",
+    "engine": "a setting the NumPy engine cannot train (issue 11): a CNN, Adam",
 }
 
 HOSTILE_NAME = "../../etc/<script>alert(1)</script> **bold**"
