@@ -261,6 +261,7 @@ def results_table(study: ex.Study, summaries: list[dict]) -> pd.DataFrame:
         line["status"] = s["status"]
         lines.append(line)
     table = pd.DataFrame(lines)
+    table = table.drop(columns=[c for c in table.columns if table[c].isna().all()])  # e.g. no validation set
     for column in ("parameters", "status"):
         if column in table and table[column].nunique(dropna=False) <= 1 and (
                 column != "status" or set(table[column]) <= {"completed"}):
