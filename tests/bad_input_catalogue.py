@@ -64,7 +64,7 @@ UPLOAD_REFUSED = {
     "wrong-shapes": "The weights in the zip do not fit the Shallow MLP its config.json describes: layers.0.weight "
                     "is 16×784 where the model has 32×784.",
     "unknown-architecture": "The settings in the zip's config.json are not valid: Unknown architecture 'resnet': "
-                            "choose one of softmax, mlp, deep-mlp, cnn.",
+                            "choose one of softmax, mlp, deep-mlp, cnn, deep-cnn.",
     "oversized": "The file is 51.0 MB, more than the 50 MB an uploaded run may have.",
     "too-many-entries": "The zip holds 500 entries, more than the 16 a run has, so it was not opened.",
     "no-config": "The zip has no config.json, so it is not a run made by MNIST Lab's Download button.",
