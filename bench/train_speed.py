@@ -47,8 +47,8 @@ from mnist_core.callbacks import Callback  # noqa: E402
 from mnist_core.config import TrainConfig  # noqa: E402
 from mnist_core.data import MNIST_MEAN, MNIST_STD, batch_count, load_mnist  # noqa: E402
 from mnist_core.models import MLP, create_model  # noqa: E402
-from mnist_core.numpy_softmax import NumpySoftmaxRegression, images_to_features  # noqa: E402
-from mnist_core.predict import predict_probabilities
+from mnist_core.numpy_network import NumpyNetwork, images_to_features  # noqa: E402
+from mnist_core.predict import predict_probabilities  # noqa: E402
 from mnist_core.train import fit  # noqa: E402
 
 # The targets the issue asks the figures to show.
@@ -204,14 +204,14 @@ def numpy_softmax_epoch(data, limit: int | None) -> dict:
     from threadpoolctl import threadpool_limits
 
     X, y = images_to_features(data.train_images[:limit]), data.train_labels[:limit].numpy()
-    model = NumpySoftmaxRegression()
+    model = NumpyNetwork()
     t0 = time.perf_counter()
     model.fit(X, y, lr=0.01, momentum=0.9, batch_size=128, epochs=1)  # fit itself uses one BLAS thread
     figures = {"fit": time.perf_counter() - t0,
                "accuracy": model.accuracy(images_to_features(data.test_images), data.test_labels.numpy())}
     order = np.random.default_rng(1).permutation(len(y))
     for name, threads in (("loop_1_thread", 1), ("loop_default_threads", None)):
-        loop_model = NumpySoftmaxRegression()
+        loop_model = NumpyNetwork()
         with threadpool_limits(limits=threads, user_api="blas"):
             t0 = time.perf_counter()
             for start in range(0, len(y), 128):

@@ -30,6 +30,7 @@ from .device import for_inspection, on_device, resolve_device
 from .history import History, log_interval
 from .models import as_model_input, count_parameters, create_model
 from .predict import predict_probabilities
+from .snapshots import SnapshotCallback
 
 STATUSES = ("completed", "stopped", "diverged", "early-stopped", "failed")
 # A batch loss above this means the weights have blown up (chance level is ln 10 = 2.3).
@@ -58,6 +59,7 @@ class TrainResult:
     parameters: int = 0
     train_size: int = 0
     data_source: str = "mnist"
+    snapshots: dict = field(default_factory=dict)  # {epoch: state_dict}, from snapshots.SnapshotCallback
 
     def summary(self) -> dict:
         """Plain-number summary: what the CLI prints and the run store saves as metrics."""
@@ -283,6 +285,10 @@ def fit(config: TrainConfig, data: MnistData, callbacks: list[Callback] | tuple 
     batch event is recorded (`history.log_interval`); `log_every` asks for another
     interval (tests and benchmarks that count events). Returns a TrainResult.
     """
+    callbacks = [*callbacks, SnapshotCallback()]  # every run keeps weights for time travel
+    if config.engine == "numpy":  # the from-scratch network: same split, batches, events and result
+        from .numpy_engine import fit_numpy
+        return fit_numpy(config, data, callbacks, stop, evaluate_test, history, log_every)
     start = time.perf_counter()
     history = history if history is not None else History()
     run = _prepare(config, data, history, callbacks, log_every)

@@ -10,6 +10,7 @@ import streamlit as st
 from ui.job_view import interrupted_notices
 from ui.live_training import latest_train_job, live_view
 from ui.step_view import step_view
+from ui.train_tools import numpy_panel, range_test_panel
 from ui.text import plain
 from ui.sidebar import RUN_NAME_KEY, current_config, start_training
 
@@ -44,5 +45,9 @@ if job is None or not job.active:
                          icon=":material/footprint:" if stepping else ":material/play_arrow:", key="page_train"):
                 if start_training(config, st.session_state.get(RUN_NAME_KEY) or "", step_mode=stepping):
                     st.rerun()
+if config is not None:
+    range_test_panel(config)
+    if config.arch in ("softmax", "mlp", "deep-mlp"):
+        numpy_panel(config)
 
 live_view()

@@ -44,7 +44,7 @@ def test_save_list_get_load_rename_delete_round_trip(store, result, synthetic):
     assert FOLDER_NAME.match(info.run_id) and RUN_ID_PATTERN.match(info.run_id)
     assert info.path == store.root / info.run_id
     assert {"meta.json", "config.json", "history.json", "metrics.json", "weights.pt",
-            "test_probabilities.npy"} == set(entries(info.path))
+            "test_probabilities.npy", "snapshots.pt"} == set(entries(info.path))
     assert (info.name, info.owner, info.status, info.extra) == ("first try", "alice", "completed", {"lesson": 2})
     assert info.config == result.config and info.reason == result.reason
     assert info.test_accuracy == pytest.approx(result.test_accuracy)

@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from ..callbacks import PrintProgress
-from ..config import ACTIVATIONS, ARCHITECTURES, DEVICES, OPTIMIZERS, SCHEDULES, TrainConfig
+from ..config import ACTIVATIONS, ARCHITECTURES, DEVICES, ENGINES, OPTIMIZERS, PIXELS, SCHEDULES, TrainConfig
 from ..device import resolve_device
 from ..jobs import train_and_save
 from ..metrics import classification_summary
@@ -47,11 +47,15 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                         "pen thickness): reads drawings better (default: off)")
     p.add_argument("--device", choices=list(DEVICES), default=None,
                    help=f"auto (a CUDA GPU if torch sees one, else the CPU), cpu or cuda (default: {d.device})")
+    p.add_argument("--pixels", choices=list(PIXELS), default=None,
+                   help="standardized (mean 0, spread 1) or unit (0-1, as classic studies used) (default: standardized)")
+    p.add_argument("--engine", choices=list(ENGINES), default=None,
+                   help="torch, or numpy (the from-scratch network: softmax/MLP, SGD or momentum) (default: torch)")
 
 
 _TRAIN_FIELDS = ("arch", "hidden", "activation", "dropout", "optimizer", "lr", "momentum", "schedule",
                  "batch_size", "epochs", "l2", "l1", "early_stopping", "val_fraction", "subset", "seed",
-                 "max_steps", "augment", "device")
+                 "max_steps", "augment", "pixels", "engine", "device")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
