@@ -61,9 +61,15 @@ EARLY_STOPPING = $early_stopping  # stop after this many epochs without a better
 VAL_FRACTION = $val_fraction  # share of each digit's training images held out for validation
 SUBSET = $subset  # training images per digit (0 = all of them)
 MAX_STEPS = $max_steps  # stop after this many batches in all (0 = no limit)
-# Pixels are scaled to [0, 1], then by MNIST's mean and standard deviation, in training and test alike.
-MNIST_MEAN, MNIST_STD = $mean, $std
-""")
+$pixels""")
+
+_PIXELS = {
+    "standardized": ("# Pixels are scaled to [0, 1], then by MNIST's mean and standard deviation, in training and test "
+                     "alike.\nMNIST_MEAN, MNIST_STD = {mean}, {std}\n"),
+    "unit": ("# Pixels are scaled to [0, 1] and left there (not standardized), in training and test alike:\n"
+             "# this is what the classic studies did, and it changes how strong a step is.\n"
+             "MNIST_MEAN, MNIST_STD = 0.0, 1.0  # so (x - 0) / 1 keeps the [0, 1] pixels as they are\n"),
+}
 
 _DATA = """\
 def load_mnist(data_dir):
@@ -177,6 +183,33 @@ class SmallCNN(nn.Module):
 def create_model():
     torch.manual_seed(SEED)  # the same initial weights as the run
     return SmallCNN().to(memory_format=torch.channels_last)
+""",
+    "deep-cnn": """\
+class DeeperCNN(nn.Module):
+    \"\"\"Three conv+pool blocks and a dense layer (the classic study's extra block).\"\"\"
+
+    def __init__(self, dropout=DROPOUT, channels=(16, 32, 64), dense=128):
+        super().__init__()
+        c1, c2, c3 = channels
+        self.features = nn.Sequential(
+            nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (N, c1, 14, 14)
+            nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (N, c2, 7, 7)
+            nn.Conv2d(c2, c3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (N, c3, 3, 3)
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(),  # (N, c3 * 9)
+            nn.Linear(c3 * 3 * 3, dense), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(dense, 10),  # (N, 10)
+        )
+
+    def forward(self, x):
+        x = x.contiguous(memory_format=torch.channels_last)  # the faster layout for convolutions on a CPU
+        return self.classifier(self.features(x))
+
+
+def create_model():
+    torch.manual_seed(SEED)  # the same initial weights as the run
+    return DeeperCNN().to(memory_format=torch.channels_last)
 """,
 }
 
@@ -303,7 +336,7 @@ def _settings(config: TrainConfig) -> str:
         schedule_help=schedule_help, batch_size=config.batch_size, epochs=config.epochs, l2=repr(config.l2),
         l1=repr(config.l1), dropout=repr(config.dropout), early_stopping=config.early_stopping,
         val_fraction=repr(config.val_fraction), subset=config.subset, max_steps=config.max_steps,
-        mean=MNIST_MEAN, std=MNIST_STD)
+        pixels=_PIXELS[config.pixels].format(mean=MNIST_MEAN, std=MNIST_STD))
 
 
 def _model(config: TrainConfig) -> str:
@@ -334,6 +367,9 @@ def _title(config: TrainConfig, name: str | None, run_id: str | None) -> tuple[s
     if config.augment:  # the recipe (mnist_core/augment.py) is not part of the plain script
         second += ("\nThe run was trained on augmented batches (random slant, bend and pen width); this script "
                    "trains without them,\nso it reads drawings a little worse than the run did.")
+    if config.engine == "numpy":  # mnist_core/numpy_network.py wrote its own backward pass
+        second += ("\nThe run was trained by MNIST Lab's NumPy network, with a backward pass written by hand; "
+                   "this script lets\nPyTorch's autograd do the same maths, so its numbers differ a little.")
     return first, second
 
 

@@ -58,6 +58,9 @@ CONFIGS = {
         arch="deep-mlp", hidden=(24, 16), activation="sigmoid", optimizer="momentum", momentum=0.8, lr=0.2,
         schedule="constant", batch_size=64, epochs=4, early_stopping=1, val_fraction=0.2, seed=1),
     "cnn-max-steps-subset": TrainConfig(arch="cnn", batch_size=16, epochs=1, subset=20, max_steps=7),
+    "mlp-unit-pixels": TrainConfig(arch="mlp", hidden=(32,), pixels="unit", optimizer="sgd", lr=0.5,
+                                   schedule="constant", batch_size=32, epochs=2, seed=2),
+    "deep-cnn-max-steps-subset": TrainConfig(arch="deep-cnn", batch_size=16, epochs=1, subset=20, max_steps=5),
 }
 
 
@@ -110,7 +113,8 @@ def test_the_script_is_plain_pytorch_with_the_runs_settings(name):
         assert settings[field.upper()] == getattr(config, field), field
     assert ("MOMENTUM" in settings) == (config.optimizer == "momentum")
     assert ("OneCycleLR" in source) == (config.schedule == "onecycle")
-    assert f"MNIST_MEAN, MNIST_STD = {MNIST_MEAN}, {MNIST_STD}\n" in source
+    scaling = (MNIST_MEAN, MNIST_STD) if config.pixels == "standardized" else (0.0, 1.0)  # unit: [0, 1] as it is
+    assert f"MNIST_MEAN, MNIST_STD = {scaling[0]}, {scaling[1]}" in source
     assert max(len(line) for line in source.splitlines()) <= 120
 
 
