@@ -84,7 +84,7 @@ name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
 new_name = name_col.text_input("New name", value=info.name, max_chars=60, key=f"rename_{run_id}")
 if button_col.button("Rename", key="rename_button", width="stretch"):
     try:
-        store.rename(run_id, new_name)
+        store.rename(run_id, new_name, actor=me)
         st.rerun()
     except RunStoreError as error:
         st.error(plain(str(error)))
@@ -97,7 +97,7 @@ else:
     yes, no = st.columns(2)
     if yes.button("Yes, delete it", type="primary", key="delete_yes"):
         try:
-            store.delete(run_id)
+            store.delete(run_id, actor=me)
         except RunStoreError as error:
             st.error(plain(str(error)))
         else:

@@ -526,7 +526,8 @@ def scenario_engine_run_id(case: Case, tmp_path, **_) -> Seen:
     (tmp_path / "etc").mkdir()  # a folder the '..' would reach
     store = RunStore(tmp_path / "runs" / "inner")
     messages = []
-    for action in (store.get, store.load, store.load_model, store.delete, lambda i: store.rename(i, "x")):
+    for action in (store.get, store.load, store.load_model, lambda i: store.delete(i, actor="cli"),
+                   lambda i: store.rename(i, "x", actor="cli")):
         with pytest.raises(RunStoreError) as caught:
             action(case.args[0])
         messages.append(str(caught.value))
