@@ -1,0 +1,94 @@
+"""Per-student caps: epochs, parameters, jobs at once, the queue, free disk and the quota."""
+from collections import namedtuple
+
+import pytest
+
+from mnist_core.caps import (GB, MB, Caps, CapError, check_active, check_config, check_queue, check_space,
+                             class_caps, owner_bytes, parameter_count, queue_sentence, run_bytes, set_class_caps)
+from mnist_core.classroom import Classroom
+from mnist_core.config import TrainConfig
+from mnist_core.database import Database
+from mnist_core.models import count_parameters, create_model
+from mnist_core.runs import RunStore
+from mnist_core.train import fit
+
+Usage = namedtuple("Usage", "total used free")
+
+
+def test_the_defaults_are_the_issue_s():
+    caps = Caps()
+    assert (caps.training_jobs_per_student, caps.studies_per_student, caps.max_parameters, caps.max_epochs,
+            caps.max_queued_jobs, caps.min_free_bytes, caps.quota_bytes_per_student) == (
+        1, 1, 5_000_000, 30, 60, 1_000_000_000, 200_000_000)
+
+
+@pytest.mark.parametrize("config", [TrainConfig(), TrainConfig(arch="cnn"), TrainConfig(arch="softmax"),
+                                    TrainConfig(arch="deep-mlp", hidden=(300, 200, 100))])
+def test_parameter_count_agrees_with_the_built_model(config):
+    assert parameter_count(config) == count_parameters(create_model(config))
+
+
+def test_a_model_over_5_m_parameters_or_a_run_over_30_epochs_is_refused():
+    check_config(TrainConfig(arch="cnn", epochs=30), Caps())
+    with pytest.raises(CapError, match="5.8 M parameters, more than the class's limit of 5 M"):
+        check_config(TrainConfig(arch="deep-mlp", hidden=(2048, 2048)), Caps())
+    with pytest.raises(CapError, match="at most 30 epochs per run"):
+        check_config(TrainConfig(epochs=31), Caps())
+    check_config(TrainConfig(epochs=31), Caps(max_epochs=40))  # the teacher can change it
+
+
+def test_one_active_job_of_each_kind():
+    check_active(0, "train", Caps())
+    with pytest.raises(CapError, match="1 training run queued or running .*on every tab together"):
+        check_active(1, "train", Caps())
+    with pytest.raises(CapError, match="1 study queued"):
+        check_active(1, "study", Caps())
+    check_active(1, "train", Caps(training_jobs_per_student=2))
+
+
+def test_a_full_queue_says_how_full_and_why():
+    check_queue(59, 1, Caps())
+    with pytest.raises(CapError, match="queue is full: 60 runs are waiting for 1 training slot"):
+        check_queue(60, 1, Caps())
+    assert queue_sentence(1, 2) == "You are number 1 in the queue: nobody is ahead of you and the server trains 2 at a time."
+
+
+@pytest.fixture(scope="module")
+def tiny_result(synthetic):
+    return fit(TrainConfig(arch="softmax", epochs=1, batch_size=100, seed=0), synthetic)
+
+
+def test_the_quota_counts_the_student_s_own_runs(tmp_path, tiny_result):
+    store = RunStore(tmp_path / "runs")
+    lots = lambda path: Usage(100 * GB, 0, 50 * GB)
+    first = store.save(tiny_result, owner="student-1")
+    store.save(tiny_result, owner="student-2")
+    one_run = owner_bytes(store, "student-1")
+    assert one_run > 30_000 and abs(owner_bytes(store, "student-2") - one_run) < 100  # the same run, apart from its times
+    check_space(store, "student-1", 1000, Caps(quota_bytes_per_student=one_run + 1000), disk_usage=lots)
+    with pytest.raises(CapError, match=r"Your runs take 0 MB of your 0.0\d+ MB.*delete some runs"):
+        check_space(store, "student-1", 1001, Caps(quota_bytes_per_student=one_run + 1000), disk_usage=lots)
+    store.delete(first.run_id, actor="student-1")
+    assert owner_bytes(store, "student-1") == 0
+
+
+def test_the_disk_keeps_a_reserve(tmp_path):
+    store = RunStore(tmp_path / "runs")  # not created yet: the check looks at the nearest folder that is
+    check_space(store, "x", 10 * MB, Caps(), disk_usage=lambda p: Usage(0, 0, GB + 10 * MB))
+    with pytest.raises(CapError, match="disk is nearly full .* at least 1 GB must stay free"):
+        check_space(store, "x", 10 * MB + 1, Caps(), disk_usage=lambda p: Usage(0, 0, GB + 10 * MB))
+
+
+def test_run_bytes_grows_with_the_model():
+    small, big = run_bytes(TrainConfig(arch="softmax")), run_bytes(TrainConfig(hidden=(2048,)))
+    assert big - small == 4 * (parameter_count(TrainConfig(hidden=(2048,))) - 7850)
+
+
+def test_caps_are_kept_per_class_and_bad_ones_refused(tmp_path):
+    room = Classroom(Database(tmp_path / "db.sqlite3"))
+    other = room.create_class("B").code
+    set_class_caps(room, None, Caps(max_epochs=10))
+    assert class_caps(room, None).max_epochs == 10 and class_caps(room, other) == Caps()
+    with pytest.raises(CapError, match="max epochs must be a whole number of at least 1"):
+        set_class_caps(room, None, Caps(max_epochs=0))
+    assert Caps.from_json('{"max_epochs": "lots"}') == Caps() and Caps.from_json("not json") == Caps()
