@@ -2,7 +2,7 @@
 
 Two measurements:
   1. views: the data preparation and chart building of each view, called directly
-     (mnist_core.metrics/inspect + ui/inspect_charts + the gallery HTML), each chart
+     (mnist_core.metrics/inspect + ui/charts/inspection + the gallery HTML), each chart
      serialised with to_dict() as Streamlit does;
   2. pages: the whole page script as the server runs it (AppTest), after a warm-up,
      for a softmax, an MLP and a CNN run saved in a temporary run store.
@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO_ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from mnist_core import inspect as look  # noqa: E402
+from mnist_core import inspection  # noqa: E402
 from mnist_core.config import TrainConfig  # noqa: E402
 from mnist_core.data import load_mnist, resolve_data_dir  # noqa: E402
 from mnist_core.metrics import (confusion_matrix, describe_confusions, misclassified, per_class_accuracy,  # noqa: E402
@@ -71,12 +71,12 @@ def timed(function, repeats: int = REPEATS) -> float:
 
 
 def view_timings(images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
-    from ui import inspect_charts as charts
+    from ui.charts import inspection as charts
     from ui.image_grid import tiles_html
 
     models = {arch: create_model(TrainConfig(arch=arch)).eval() for arch in ("softmax", "mlp", "cnn")}
     epochs = [{"epoch": e, "per_class_val_accuracy": list(np.linspace(0.8, 0.99, 10))} for e in range(1, 21)]
-    x = look.image_to_input(images[0])
+    x = inspection.image_to_input(images[0])
 
     def mistakes_view():
         mistakes = misclassified(labels, probabilities)
@@ -88,15 +88,15 @@ def view_timings(images: np.ndarray, labels: np.ndarray, probabilities: np.ndarr
         charts.confusion_heatmap(cm).to_dict()
         describe_confusions(cm, k=3)
         top = top_confusions(cm, k=12)[0]
-        cell = look.cell_examples(labels, probabilities, top["true"], top["predicted"])
+        cell = inspection.cell_examples(labels, probabilities, top["true"], top["predicted"])
         for t, p in ((top["true"], top["predicted"]), (top["true"], top["true"]), (top["predicted"],) * 2):
-            look.digit_png(look.average_image(images, look.cell_examples(labels, probabilities, t, p).index), 5)
+            inspection.digit_png(inspection.average_image(images, inspection.cell_examples(labels, probabilities, t, p).index), 5)
         return tiles_html(images, cell, 0, min(40, len(cell)))
 
     def per_class_view():
         cm = confusion_matrix(labels, probabilities.argmax(1))
         accuracy = per_class_accuracy(cm)
-        look.class_table_rows(precision_recall_f1(cm), accuracy)
+        inspection.class_table_rows(precision_recall_f1(cm), accuracy)
         charts.per_class_bar_chart(accuracy).to_dict()
         charts.per_class_history_chart(epochs).to_dict()
         other = per_class_accuracy(confusion_matrix(labels, np.roll(probabilities, 1, axis=0).argmax(1)))
@@ -104,45 +104,45 @@ def view_timings(images: np.ndarray, labels: np.ndarray, probabilities: np.ndarr
 
     def softmax_templates_view(rows=3):
         for _ in range(rows):  # the run and two runs with other L2
-            templates = look.softmax_templates(models["softmax"])
-            limit = look.symmetric_limit(templates)
-            [look.png_bytes(look.diverging_rgb(t, limit)) for t in templates]
-            look.roughness(templates)
+            templates = inspection.softmax_templates(models["softmax"])
+            limit = inspection.symmetric_limit(templates)
+            [inspection.png_bytes(inspection.diverging_rgb(t, limit)) for t in templates]
+            inspection.roughness(templates)
 
     def mlp_units_view(count=64):
-        units = look.first_layer_units(models["mlp"])
-        chosen = look.strongest_units(units)[:count]
-        look.png_bytes(look.tile_grid([look.diverging_rgb(units[i], look.symmetric_limit(units[i])) for i in chosen],
+        units = inspection.first_layer_units(models["mlp"])
+        chosen = inspection.strongest_units(units)[:count]
+        inspection.png_bytes(inspection.tile_grid([inspection.diverging_rgb(units[i], inspection.symmetric_limit(units[i])) for i in chosen],
                                       columns=16, scale=2, gap=4))
 
     def cnn_filters_view():
-        filters = look.conv_filters(models["cnn"])
-        limit = look.symmetric_limit(filters, 1.0)
-        [look.png_bytes(look.diverging_rgb(f, limit)) for f in filters]
+        filters = inspection.conv_filters(models["cnn"])
+        limit = inspection.symmetric_limit(filters, 1.0)
+        [inspection.png_bytes(inspection.diverging_rgb(f, limit)) for f in filters]
 
     def activations_view(arch):
         def view():
-            for activation in look.layer_activations(models[arch], x):
+            for activation in inspection.layer_activations(models[arch], x):
                 if activation.is_feature_map:
                     maps = activation.values
-                    look.png_bytes(look.tile_grid([look.grey_rgb(m, float(maps.max()) or 1.0) for m in maps],
+                    inspection.png_bytes(inspection.tile_grid([inspection.grey_rgb(m, float(maps.max()) or 1.0) for m in maps],
                                                   columns=16, scale=max(1, 84 // maps.shape[-1]), gap=4))
                 else:
                     charts.activation_chart(activation).to_dict()
         return view
 
     def histograms_view(arch):
-        return lambda: [charts.weight_histogram_chart(h).to_dict() for h in look.weight_histograms(models[arch])]
+        return lambda: [charts.weight_histogram_chart(h).to_dict() for h in inspection.weight_histograms(models[arch])]
 
     return {
         "Mistakes: find, filter, one page of 40 tiles": timed(mistakes_view),
         "Mistakes: contact sheet PNG (500 tiles, on click)": timed(
-            lambda: look.png_bytes(look.contact_sheet(images, misclassified(labels, probabilities), max_tiles=500)),
+            lambda: inspection.png_bytes(inspection.contact_sheet(images, misclassified(labels, probabilities), max_tiles=500)),
             repeats=3),
         "Confusion: heatmap + sentence + one cell (examples, 3 averages)": timed(confusion_view),
         "Confusion: PNG + CSV export (on click)": timed(lambda: (
-            look.png_bytes(look.confusion_matrix_picture(confusion_matrix(labels, probabilities.argmax(1)))),
-            look.confusion_matrix_csv(confusion_matrix(labels, probabilities.argmax(1))))),
+            inspection.png_bytes(inspection.confusion_matrix_picture(confusion_matrix(labels, probabilities.argmax(1)))),
+            inspection.confusion_matrix_csv(confusion_matrix(labels, probabilities.argmax(1))))),
         "Per-class: bars, table, 20-epoch history, comparison": timed(per_class_view),
         "Weights: softmax templates, 3 runs": timed(softmax_templates_view),
         "Weights: MLP units, 64": timed(mlp_units_view),

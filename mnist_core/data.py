@@ -16,13 +16,12 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from .config import ConfigError
+from .config import NUM_CLASSES, ConfigError
 
 # Mean and standard deviation of MNIST's training pixels (in [0, 1]); every
 # model sees (pixel / 255 - MEAN) / STD, in training and on the canvas alike.
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
-NUM_CLASSES = 10
 IMAGE_SIZE = 28
 
 # The four official files, uncompressed, as torchvision keeps them in MNIST/raw.

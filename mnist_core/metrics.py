@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-NUM_CLASSES = 10
+from .config import NUM_CLASSES
+
 
 
 def _as_numpy(values) -> np.ndarray:

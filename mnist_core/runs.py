@@ -1,7 +1,7 @@
 """The run store: each finished run is a folder on disk that survives restarts.
 
     runs/20261122-193000-mlp-3f9a1c/
-        meta.json                 name, owner, created, status, reason, data source
+        meta.json                 format version, name, owner, created, status, reason, data source
         config.json               the TrainConfig
         history.json              batch and epoch events
         metrics.json              summary + test metrics (accuracy, confusion matrix, ...)
@@ -14,9 +14,16 @@ fsynced, and it is renamed into place, so a crash never leaves a half-written
 run in the history; left-over `.tmp-*` and `.deleting-*` folders are removed
 when a store is opened. Renaming and deleting take the acting user: only the
 run's owner, or the teacher, may do either.
+
+Format versions: meta.json records "format_version" (FORMAT_VERSION today). Folders
+without it were written before the field existed and are version 1. An older folder
+loads: a config field it lacks takes TrainConfig's default (new settings are added
+that way). A field this version does not know, or a newer format, marks the run as
+damaged with a sentence that says so (tests/fixtures/run_v1 keeps a version 1 folder).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pickle
@@ -36,6 +43,7 @@ from .config import ConfigError, TrainConfig
 from .metrics import classification_summary
 from .models import create_model
 
+FORMAT_VERSION = 2  # 1: folders written before meta.json had "format_version"
 RUNS_ENV = "MNIST_LAB_RUNS"
 DEFAULT_RUNS_DIR = "./runs"
 RUN_ID_PATTERN = re.compile(r"^\d{8}-\d{6}-[a-z0-9-]{1,20}-[0-9a-f]{6}$")
@@ -93,6 +101,7 @@ class RunInfo:
     config: TrainConfig
     metrics: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION  # the version the folder was written with
 
     @property
     def test_accuracy(self) -> float | None:
@@ -157,6 +166,33 @@ def _check_history(history, run_id: str) -> None:
                 raise damaged
 
 
+def _format_version(meta: dict, run_id: str) -> int:
+    version = meta.get("format_version", 1)  # folders from before the field are version 1
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise RunStoreError(f"The meta.json of run {run_id} is damaged (its format version is not a whole number).")
+    if version > FORMAT_VERSION:
+        raise RunStoreError(f"The run {run_id} was saved by a newer MNIST Lab (format version {version}; this "
+                            f"version reads up to {FORMAT_VERSION}), so it cannot be read here.")
+    return version
+
+
+def _read_config(data, run_id: str) -> TrainConfig:
+    """The TrainConfig of a config.json written by any format version up to FORMAT_VERSION.
+
+    Fields the file lacks take TrainConfig's defaults; fields TrainConfig lacks are damage.
+    """
+    if not isinstance(data, dict):
+        raise RunStoreError(f"The config of run {run_id} is damaged (it is not a set of named settings).")
+    unknown = sorted(set(data) - {f.name for f in dataclasses.fields(TrainConfig)})
+    if unknown:
+        raise RunStoreError(f"The config of run {run_id} is damaged: Unknown setting(s) {', '.join(unknown)} "
+                            "(the run was saved by a newer MNIST Lab or its config.json was edited).")
+    try:
+        return TrainConfig.from_dict(data)
+    except (ConfigError, TypeError) as error:
+        raise RunStoreError(f"The config of run {run_id} is damaged: {error}") from None
+
+
 def _read_json(path: Path):
     try:
         return json.loads(path.read_text())
@@ -210,7 +246,7 @@ class RunStore:
         config: TrainConfig = result.config
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{config.arch}-{secrets.token_hex(3)}"
         created = time.time()
-        meta = {"name": clean_run_name(name or config.short_description()), "created": created,
+        meta = {"format_version": FORMAT_VERSION, "name": clean_run_name(name or config.short_description()), "created": created,
                 "owner": owner, "status": result.status, "reason": result.reason,
                 "data_source": result.data_source, "extra": extra or {}}
         metrics = result.summary()
@@ -307,12 +343,12 @@ class RunStore:
         if not path.is_dir():
             raise RunStoreError(f"There is no run {run_id}.")
         meta = _read_json(path / "meta.json")
-        try:
-            config = TrainConfig.from_dict(_read_json(path / "config.json"))
-        except (ConfigError, TypeError) as error:
-            raise RunStoreError(f"The config of run {run_id} is damaged: {error}") from None
+        if not isinstance(meta, dict):
+            raise RunStoreError(f"The files of run {run_id} are damaged.")
+        version = _format_version(meta, run_id)
+        config = _read_config(_read_json(path / "config.json"), run_id)
         metrics = _read_json(path / "metrics.json")
-        if not isinstance(meta, dict) or not isinstance(metrics, dict):
+        if not isinstance(metrics, dict):
             raise RunStoreError(f"The files of run {run_id} are damaged.")
         created = meta.get("created", 0)
         if not _is_number(created) or not 0 <= created <= LATEST_TIME:
@@ -326,7 +362,7 @@ class RunStore:
         return RunInfo(run_id=run_id, path=path, name=name, created=float(created),
                        owner=str(meta.get("owner", "")), status=str(meta.get("status", "")),
                        reason=str(meta.get("reason", "")), config=config, metrics=metrics,
-                       extra=extra if isinstance(extra, dict) else {})
+                       extra=extra if isinstance(extra, dict) else {}, format_version=version)
 
     def list(self, owner: str | None = None) -> list[RunInfo]:
         """Every readable run, newest first (only `owner`'s when given).

@@ -5,10 +5,10 @@ exactly those test images and their average image.
 """
 import streamlit as st
 
-from mnist_core.inspect import average_image, cell_examples, digit_png
+from mnist_core.inspection import average_image, cell_examples, digit_png
 from mnist_core.metrics import describe_confusions, misclassified, top_confusions
 from ui.image_grid import paged_gallery, show_picture
-from ui.inspect_charts import CELL_SELECTION, confusion_heatmap
+from ui.charts.inspection import CELL_SELECTION, confusion_heatmap
 from ui.inspect_views import inspected_run, show_confusion_downloads
 
 st.title("Confusion matrix")

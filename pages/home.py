@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from ui.charts import class_counts_chart
+from ui.charts.dataset import class_counts_chart
 from ui.session import data_or_stop, user_params
 
 SAMPLES_PER_DIGIT = 12

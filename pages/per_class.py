@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from mnist_core.metrics import confusion_matrix, per_class_accuracy
-from ui.inspect_charts import compare_runs_chart, per_class_bar_chart, per_class_history_chart
+from ui.charts.inspection import compare_runs_chart, per_class_bar_chart, per_class_history_chart
 from ui.inspect_views import inspected_run, pick_other_run, show_class_table
 from ui.run_picker import load_run
 

@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from mnist_core.data import batch_count
-from mnist_core.history import curve_rows, history_to_csv
+from mnist_core.chart_rows import curve_rows, history_to_csv
 from mnist_core.runs import RunStoreError
-from ui.charts import runs_overlay_spec
+from ui.charts.training import runs_overlay_spec
 from ui.live_training import outcome_sentence
 from ui.text import plain
 from ui.run_picker import SELECTED_RUN_KEY, load_run, run_table_row, unique_labels
@@ -63,7 +63,7 @@ for info in (r for r in visible if r.run_id in chosen):
 if rows:
     metric, split = metric_names[which or "validation accuracy"]
     # A cached spec + fresh data: every student opens this page, and building the chart with Altair
-    # on each visit was most of the page's server time (see ui/charts.py).
+    # on each visit was most of the page's server time (see ui/charts/training.py).
     st.vega_lite_chart(*runs_overlay_spec(rows, metric, split), width="stretch", key="compare_chart")
 
 st.subheader("One run")

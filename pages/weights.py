@@ -7,7 +7,7 @@ them) and a histogram of the weights of each layer.
 """
 import streamlit as st
 
-from mnist_core.inspect import InspectError
+from mnist_core.inspection import InspectError
 from ui.inspect_views import (choose_input, inspected_run, model_kind, show_activations, show_conv_filters,
                               show_first_layer_units, show_softmax_templates, show_weight_histograms)
 

@@ -4,6 +4,7 @@ import json
 import os
 import pickle
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -350,3 +351,74 @@ def test_left_over_temporary_and_trash_folders_are_removed_when_a_store_opens(tm
     os.utime(young, (an_hour_ago, an_hour_ago))
     assert RunStore(root).remove_leftovers() == [] and not young.exists()  # removed by the constructor
     assert [r.run_id for r in RunStore(root).list()] == [first.run_id]
+
+
+# --- format versions ----------------------------------------------------------------
+# tests/fixtures/run_v1 holds a folder written by the code of 2026-12-01, before meta.json had a
+# format version: softmax regression, 4 steps of 50 on the synthetic set (seed 0), model seed 7.
+FIXTURE_STORE = Path(__file__).parent / "fixtures" / "run_v1"
+FIXTURE_RUN = "20261201-200158-softmax-068bc4"
+
+
+@pytest.fixture
+def old_store(tmp_path):
+    """A copy of the version 1 fixture store, free to edit."""
+    shutil.copytree(FIXTURE_STORE, tmp_path / "runs")
+    return RunStore(tmp_path / "runs")
+
+
+def test_a_version_1_folder_from_before_the_format_version_still_loads(synthetic):
+    store = RunStore(FIXTURE_STORE)
+    assert [r.run_id for r in store.list()] == [FIXTURE_RUN] and store.problems == []
+    loaded = store.load(FIXTURE_RUN)
+    info = loaded.info
+    assert info.format_version == 1
+    assert (info.name, info.owner, info.status) == ("format v1 fixture", "fixture", "completed")
+    assert info.config == TrainConfig(arch="softmax", epochs=1, batch_size=50, max_steps=4, seed=7)
+    assert info.metrics["steps"] == 4 and info.metrics["test"]["accuracy"] == pytest.approx(info.test_accuracy)
+    assert np.array(info.metrics["test"]["confusion_matrix"]).sum() == 100
+    assert [event["step"] for event in loaded.history["batches"]] == [1, 2, 3, 4]
+    assert len(loaded.history["epochs"]) == 1
+    assert loaded.test_probabilities.shape == (100, 10) and loaded.test_probabilities.dtype == np.float32
+    probabilities = predict_probabilities(loaded.model, synthetic.test_x)
+    assert probabilities.shape == (100, 10)
+    assert np.allclose(probabilities.numpy(), loaded.test_probabilities, atol=1e-5)  # the same weights, the same answers
+
+
+def test_a_new_run_records_the_format_version(store, result):
+    info = store.save(result)
+    assert json.loads((info.path / "meta.json").read_text())["format_version"] == runs_module.FORMAT_VERSION
+    assert info.format_version == runs_module.FORMAT_VERSION == 2
+
+
+def test_a_config_field_the_folder_lacks_takes_its_default(old_store):
+    config_path = old_store.root / FIXTURE_RUN / "config.json"
+    config = json.loads(config_path.read_text())
+    del config["momentum"], config["val_fraction"]
+    config_path.write_text(json.dumps(config))
+    info = old_store.get(FIXTURE_RUN)
+    assert (info.config.momentum, info.config.val_fraction) == (TrainConfig().momentum, TrainConfig().val_fraction)
+    assert info.config.max_steps == 4 and old_store.problems == []
+
+
+def test_an_unknown_config_field_marks_the_run_damaged_with_one_clear_sentence(old_store):
+    config_path = old_store.root / FIXTURE_RUN / "config.json"
+    config = json.loads(config_path.read_text())
+    config_path.write_text(json.dumps(dict(config, colour="red", augment=True)))
+    expected = (f"The config of run {FIXTURE_RUN} is damaged: Unknown setting(s) augment, colour (the run was "
+                "saved by a newer MNIST Lab or its config.json was edited).")
+    assert old_store.list() == [] and old_store.problems == [expected]
+    with pytest.raises(RunStoreError) as caught:
+        old_store.get(FIXTURE_RUN)
+    assert str(caught.value) == expected
+
+
+@pytest.mark.parametrize("version, fragment", [
+    (3, "was saved by a newer MNIST Lab (format version 3; this version reads up to 2)"),
+    ("2", "is damaged (its format version is not a whole number)"),
+    (0, "is damaged (its format version is not a whole number)"),
+])
+def test_a_newer_or_damaged_format_version_is_reported(old_store, version, fragment):
+    meta_path = old_store.root / FIXTURE_RUN / "meta.json"
+    meta_path.write_text(json.dumps(dict(json.loads(meta_path.read_text()), format_version=version)))
+    assert old_store.list() == [] and len(old_store.problems) == 1 and fragment in old_store.problems[0]

@@ -17,19 +17,19 @@ from __future__ import annotations
 import base64
 import time
 
-import altair as alt
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from mnist_core.config import ARCHITECTURES, TrainConfig
 from mnist_core.handwriting import HandwritingError, HandwritingReport, HandwritingStore, evaluate_examples
-from mnist_core.inspect import digit_png, upscale
+from mnist_core.inspection import digit_png, upscale
 from mnist_core.jobs import JobError
 from mnist_core.predict import PREPROCESSING_STEPS, DrawingReading, read_drawing
 from mnist_core.preprocess import DigitPrediction, PreprocessError
 
-from .charts import PALETTE
+from .charts.draw import per_digit_chart, probability_chart
+from .charts.palette import (BACKGROUND, BORDER, GREEN, GREY_DARK, GREY_LIGHT, GREY_MID, MNIST_INK, MNIST_PAPER,
+                             VERMILLION)
 from .image_grid import crisp_images
 from .text import plain
 from .run_picker import SELECTED_RUN_KEY
@@ -110,7 +110,7 @@ def draw_canvas(pen_width: int):
     # running app, and importing it outside one (e.g. in a test) fails.
     from streamlit_drawable_canvas import st_canvas
 
-    result = st_canvas(stroke_width=pen_width, stroke_color="#FFFFFF", background_color="#000000",
+    result = st_canvas(stroke_width=pen_width, stroke_color=MNIST_INK, background_color=MNIST_PAPER,
                        height=CANVAS_PIXELS, width=CANVAS_PIXELS, drawing_mode="freedraw",
                        initial_drawing=st.session_state.get(INITIAL_KEY), return_image_data=True,
                        key=canvas_key())
@@ -151,24 +151,6 @@ def show_model_input(prediction: DigitPrediction | None) -> None:
         st.caption("28 × 28 pixels: the model's whole view of your drawing appears here.")
 
 
-def probability_chart(probabilities: list[float], height: int = 230) -> alt.LayerChart:
-    """Ten bars, one per digit; the most probable digit in orange, its share written above each bar."""
-    top = int(np.argmax(probabilities))
-    data = pd.DataFrame({"digit": [str(d) for d in range(10)], "probability": probabilities,
-                         "top": ["most probable" if d == top else "other" for d in range(10)],
-                         "label": [f"{100 * p:.0f}%" if p >= 0.005 else "" for p in probabilities]})
-    base = alt.Chart(data).encode(
-        x=alt.X("digit:N", title="digit", sort=None, axis=alt.Axis(labelAngle=0, labelFontSize=15, titleFontSize=13)),
-        y=alt.Y("probability:Q", title="probability", scale=alt.Scale(domain=[0, 1]),
-                axis=alt.Axis(format="%", tickCount=5)))
-    bars = base.mark_bar(cornerRadiusTopLeft=3, cornerRadiusTopRight=3).encode(
-        color=alt.Color("top:N", scale=alt.Scale(domain=["most probable", "other"], range=[PALETTE[1], PALETTE[0]]),
-                        legend=None),
-        tooltip=[alt.Tooltip("digit:N"), alt.Tooltip("probability:Q", format=".2%")])
-    text = base.mark_text(dy=-8, fontSize=12).encode(text="label:N")
-    return alt.layer(bars, text).properties(height=height)
-
-
 def show_reading(prediction: DigitPrediction) -> None:
     """The top digit in large type with its probability, then the ten probabilities."""
     probabilities = prediction.probabilities
@@ -176,7 +158,7 @@ def show_reading(prediction: DigitPrediction) -> None:
     # Everything in this HTML is a number we format ourselves.
     st.markdown(f'<div class="draw-prediction" style="display:flex;align-items:baseline;gap:1rem;">'
                 f'<span class="draw-top-digit" style="font-size:5.5rem;font-weight:700;line-height:1;'
-                f'color:{PALETTE[5]}">{digit}</span>'
+                f'color:{VERMILLION}">{digit}</span>'
                 f'<span style="font-size:1.3rem;">{100 * confidence:.0f}% sure</span></div>',
                 unsafe_allow_html=True)
     runner_up = int(np.argsort(probabilities)[-2])
@@ -202,15 +184,15 @@ def preprocessing_toggles() -> list[str]:
 def _card_html(title: str, prediction: DigitPrediction, reference: int | None) -> str:
     picture = base64.b64encode(digit_png(prediction.preprocessed.image, scale=CARD_SCALE)).decode("ascii")
     if prediction.blank:
-        verdict = '<span style="color:#555">too small to read</span>'
+        verdict = f'<span style="color:{GREY_MID}">too small to read</span>'
     else:
-        colour = PALETTE[2] if prediction.digit == reference else PALETTE[5]
+        colour = GREEN if prediction.digit == reference else VERMILLION
         verdict = (f'reads <b style="font-size:1.6rem;color:{colour}">{prediction.digit}</b> '
                    f'· {100 * prediction.confidence:.0f}%')
-    return (f'<div style="border:1px solid #d0d7de;border-radius:8px;padding:8px;text-align:center;'
-            f'min-width:130px;background:#fff;"><div style="font-size:0.9rem;color:#333;margin-bottom:4px;">'
+    return (f'<div style="border:1px solid {BORDER};border-radius:8px;padding:8px;text-align:center;'
+            f'min-width:130px;background:{BACKGROUND};"><div style="font-size:0.9rem;color:{GREY_DARK};margin-bottom:4px;">'
             f'{title}</div><img src="data:image/png;base64,{picture}" width="112" height="112" '
-            f'style="image-rendering:pixelated;border:1px solid #888;" alt="{title}">'
+            f'style="image-rendering:pixelated;border:1px solid {GREY_LIGHT};" alt="{title}">'
             f'<div style="margin-top:4px;">{verdict}</div></div>')
 
 
@@ -450,21 +432,6 @@ def _evaluate(run_id: str, runs_root: str, stamp: int, _model) -> HandwritingRep
     return evaluate_examples(_model, examples)
 
 
-def per_digit_chart(report: HandwritingReport, height: int = 220) -> alt.LayerChart:
-    """Accuracy per digit on the class set, with how many examples each bar stands on."""
-    rows = [{"digit": str(d), "accuracy": report.per_digit_accuracy[d] or 0.0, "examples": report.support[d],
-             "label": (f"{round((report.per_digit_accuracy[d] or 0) * report.support[d])}/{report.support[d]}"
-                       if report.support[d] else "none")} for d in range(10)]
-    base = alt.Chart(pd.DataFrame(rows)).encode(
-        x=alt.X("digit:N", title="digit drawn", sort=None, axis=alt.Axis(labelAngle=0, labelFontSize=14)),
-        y=alt.Y("accuracy:Q", title="read correctly", scale=alt.Scale(domain=[0, 1.08]),
-                axis=alt.Axis(format="%", values=[0, 0.25, 0.5, 0.75, 1])))
-    bars = base.mark_bar(color=PALETTE[0], cornerRadiusTopLeft=3, cornerRadiusTopRight=3).encode(
-        tooltip=[alt.Tooltip("digit:N"), alt.Tooltip("accuracy:Q", format=".0%"), alt.Tooltip("examples:Q")])
-    text = base.mark_text(dy=-8, fontSize=11).encode(text="label:N")
-    return alt.layer(bars, text).properties(height=height)
-
-
 def _misread_html(examples, report: HandwritingReport, limit: int = 24) -> str:
     tiles = []
     for example, predicted in zip(examples, report.predicted):
@@ -473,7 +440,7 @@ def _misread_html(examples, report: HandwritingReport, limit: int = 24) -> str:
         picture = base64.b64encode(digit_png(example.image, scale=2)).decode("ascii")
         tiles.append(f'<div style="text-align:center;font-size:0.85rem;"><img src="data:image/png;base64,{picture}" '
                      f'width="56" height="56" style="image-rendering:pixelated;" alt="drawn {example.label}"><br>'
-                     f'{example.label} → <b style="color:{PALETTE[5]}">{int(predicted)}</b></div>')
+                     f'{example.label} → <b style="color:{VERMILLION}">{int(predicted)}</b></div>')
     shown = tiles[-limit:]  # the newest mistakes
     return '<div style="display:flex;flex-wrap:wrap;gap:8px;">' + "".join(shown) + "</div>"
 

@@ -13,8 +13,10 @@ import math
 import numpy as np
 import streamlit as st
 
-from mnist_core.inspect import confidence_text, digit_png, png_bytes
+from mnist_core.inspection import confidence_text, digit_png, png_bytes
 from mnist_core.metrics import Mistakes
+
+from .charts.palette import BACKGROUND, BORDER, GREEN, GREY, GREY_LIGHT, VERMILLION
 
 TILES_PER_PAGE = 40
 TILE_PIXELS = 112  # 28 x 4: nearest-neighbour, so every MNIST pixel is a crisp 4x4 square
@@ -56,18 +58,18 @@ def _tile_html(image: np.ndarray, test_index: int, true_label: int, predicted: i
     data = base64.b64encode(digit_png(image, scale=TILE_PIXELS // 28)).decode("ascii")
     top = [f"{int(d)}: {100 * float(p):.1f}%" for d, p in zip(top_labels, top_probabilities)]
     wrong = true_label != predicted
-    colour = "#D55E00" if wrong else "#009E73"
+    colour = VERMILLION if wrong else GREEN
     return (
-        f'<div title="Top 3 — {", ".join(top)}" style="border:1px solid #d0d7de;border-radius:6px;'
-        f'padding:6px;text-align:center;background:#fff;">'
+        f'<div title="Top 3 — {", ".join(top)}" style="border:1px solid {BORDER};border-radius:6px;'
+        f'padding:6px;text-align:center;background:{BACKGROUND};">'
         f'<img class="mnist-digit" src="data:image/png;base64,{data}" width="{TILE_PIXELS}" '
         f'height="{TILE_PIXELS}" alt="test image {test_index}" style="image-rendering:pixelated;display:block;'
         f'margin:0 auto;">'
         f'<div style="font-size:1.05rem;margin-top:4px;">true <b>{true_label}</b> → '
         f'<b style="color:{colour}">{predicted}</b></div>'
-        f'<div style="font-size:0.95rem;color:#444;">{confidence_text(confidence)} sure</div>'
-        f'<details style="font-size:0.85rem;color:#444;"><summary style="cursor:pointer;">top 3</summary>'
-        + "<br>".join(top) + f'<br><span style="color:#888">test #{test_index}</span></details></div>'
+        f'<div style="font-size:0.95rem;color:{GREY};">{confidence_text(confidence)} sure</div>'
+        f'<details style="font-size:0.85rem;color:{GREY};"><summary style="cursor:pointer;">top 3</summary>'
+        + "<br>".join(top) + f'<br><span style="color:{GREY_LIGHT}">test #{test_index}</span></details></div>'
     )
 
 

@@ -17,10 +17,11 @@ import time
 import streamlit as st
 
 from mnist_core.data import batch_count
-from mnist_core.history import curve_rows, eta_seconds, exploded_loss, first_learned, format_duration
+from mnist_core.chart_rows import curve_rows, exploded_loss, first_learned
+from mnist_core.durations import eta_seconds, format_duration
 from mnist_core.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, Job, JobError
 
-from .charts import per_class_heatmap_spec, training_curves_spec
+from .charts.training import per_class_heatmap_spec, training_curves_spec
 from .run_picker import SELECTED_RUN_KEY, load_run
 from .session import get_jobs, get_store, user_params, user_token
 from .text import plain

@@ -1,4 +1,4 @@
-"""Altair charts of the "Look inside" pages, built from mnist_core.metrics/inspect results.
+"""The "Look inside" pages' charts (Confusion matrix, Per-class, Weights), from mnist_core.metrics/inspection.
 
 Each function takes plain arrays and returns an Altair chart; none calls st.*,
 so bench/inspect_render.py can time them. Fonts are large enough for a projector.
@@ -10,7 +10,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from mnist_core.inspect import LayerActivation, WeightHistogram
+from mnist_core.inspection import LayerActivation, WeightHistogram
+
+from .palette import BACKGROUND, BLUE, ORANGE, PALE_BLUE, TEXT, VERMILLION
 
 CELL_SELECTION = "cell"  # name of the confusion-matrix click selection (st.altair_chart returns it)
 LABEL_FONT, TITLE_FONT = 15, 16
@@ -59,7 +61,7 @@ def confusion_heatmap(cm: np.ndarray, size: int = 560) -> alt.Chart:
     # Every cell (white, the diagonal blue) carries the click selection; the mistakes are
     # painted over it in orange by their share, so zero cells stay white.
     cells = base.mark_rect(stroke="white", strokeWidth=2).encode(
-        color=alt.when("datum.correct").then(alt.value("#9ecae1")).otherwise(alt.value("#ffffff")),
+        color=alt.when("datum.correct").then(alt.value(PALE_BLUE)).otherwise(alt.value(BACKGROUND)),
         opacity=selected,
     ).add_params(select)
     mistakes = base.transform_filter("!datum.correct && datum.count > 0").mark_rect(
@@ -72,7 +74,7 @@ def confusion_heatmap(cm: np.ndarray, size: int = 560) -> alt.Chart:
     text = base.mark_text(fontSize=15).encode(
         text=alt.Text("count:Q", format=","),
         color=alt.when(f"!datum.correct && datum.error_share > {0.55 * off_max}")
-                 .then(alt.value("#ffffff")).otherwise(alt.value("#1b1f24")),
+                 .then(alt.value(BACKGROUND)).otherwise(alt.value(TEXT)),
     )
     return _big_fonts((cells + mistakes + text).properties(width=size, height=size))
 
@@ -90,7 +92,7 @@ def per_class_bar_chart(values: np.ndarray, measure: str = "accuracy") -> alt.Ch
         tooltip=[alt.Tooltip("digit:O", title="Digit"), alt.Tooltip("value:Q", title=title, format=".2%")],
     )
     bars = base.mark_bar().encode(
-        color=alt.condition("datum.note == 'worst'", alt.value("#D55E00"), alt.value("#0072B2")))
+        color=alt.condition("datum.note == 'worst'", alt.value(VERMILLION), alt.value(BLUE)))
     labels = base.mark_text(dy=-9, fontSize=14).encode(text=alt.Text("value:Q", format=".1%"))
     return _big_fonts((bars + labels).properties(height=320))
 
@@ -130,7 +132,7 @@ def compare_runs_chart(first: np.ndarray, second: np.ndarray, first_name: str, s
         y=alt.Y("value:Q", title=title, axis=alt.Axis(format=".0%"),
                 scale=alt.Scale(domain=[0, 1]) if measure == "accuracy" else alt.Scale()),
         color=alt.Color("run:N", title="Run", sort=[first_name, second_name],
-                        scale=alt.Scale(range=["#0072B2", "#E69F00"]), legend=alt.Legend(orient="top", labelLimit=500)),
+                        scale=alt.Scale(range=[BLUE, ORANGE]), legend=alt.Legend(orient="top", labelLimit=500)),
         tooltip=["run:N", "digit:O", alt.Tooltip("value:Q", title=title, format=".2%")],
     )
     return _big_fonts(chart.properties(height=340))
@@ -152,8 +154,8 @@ def activation_chart(activation: LayerActivation) -> alt.Chart:
     bars = mark.encode(
         x=x, y=y,
         # The output's winning digit in orange; hidden units all in one colour.
-        color=(alt.when(f"datum.unit == '{top}'").then(alt.value("#D55E00")).otherwise(alt.value("#0072B2"))
-               if is_output else alt.value("#0072B2")),
+        color=(alt.when(f"datum.unit == '{top}'").then(alt.value(VERMILLION)).otherwise(alt.value(BLUE))
+               if is_output else alt.value(BLUE)),
         tooltip=[alt.Tooltip("unit", title="Digit" if is_output else "Unit"),
                  alt.Tooltip("value:Q", format=".1%" if is_probability else ".3f")],
     )
@@ -169,11 +171,11 @@ def activation_chart(activation: LayerActivation) -> alt.Chart:
 def weight_histogram_chart(histogram: WeightHistogram) -> alt.Chart:
     """How one layer's weights are spread: a histogram, with a dashed rule at 0 (title it on the page)."""
     frame = pd.DataFrame({"start": histogram.edges[:-1], "end": histogram.edges[1:], "count": histogram.counts})
-    bars = alt.Chart(frame).mark_bar(color="#0072B2").encode(
+    bars = alt.Chart(frame).mark_bar(color=BLUE).encode(
         x=alt.X("start:Q", bin="binned", title="Weight value"), x2="end:Q",
         y=alt.Y("count:Q", title="Number of weights"),
         tooltip=[alt.Tooltip("start:Q", title="from", format=".3f"), alt.Tooltip("end:Q", title="to", format=".3f"),
                  alt.Tooltip("count:Q", title="weights", format=",")],
     )
-    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#D55E00", strokeDash=[4, 3]).encode(x="x:Q")
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color=VERMILLION, strokeDash=[4, 3]).encode(x="x:Q")
     return _big_fonts((bars + zero).properties(height=240))

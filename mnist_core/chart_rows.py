@@ -1,9 +1,8 @@
-"""A run's history turned into what a page draws or a user downloads.
+"""A run's history shaped into chart rows: what a page's curves and heatmaps draw.
 
 The training loop records plain dicts (see callbacks.BatchEvent and
 EpochEvent). Here they become long-form chart rows, a few hundred points at
-most (an Altair chart of 20k rows takes ~150 ms to draw), CSV text, and the
-small numbers a progress line needs (ETA, durations).
+most (an Altair chart of 20k rows takes ~150 ms to draw).
 Nothing here imports streamlit or torch.
 """
 from __future__ import annotations
@@ -12,9 +11,8 @@ import csv
 import io
 import math
 
+from .config import CHANCE_LOSS, NUM_CLASSES
 
-NUM_CLASSES = 10
-CHANCE_LOSS = math.log(NUM_CLASSES)  # cross-entropy of a model that guesses: ln 10 = 2.30
 MAX_CHART_POINTS = 300
 
 
@@ -96,35 +94,6 @@ def first_learned(epochs: list[dict], threshold: float = 0.9) -> list[tuple[int,
             if digit not in found and acc >= threshold:
                 found[digit] = e["epoch"]
     return sorted(found.items(), key=lambda pair: (pair[1], pair[0]))
-
-
-def eta_seconds(step: int, total_steps: int, elapsed_seconds: float) -> float | None:
-    """Seconds left if the remaining steps go as fast as the ones done (None before the first step).
-
-    >>> eta_seconds(25, 100, 10.0)
-    30.0
-    """
-    if step <= 0 or total_steps <= 0 or elapsed_seconds <= 0:
-        return None
-    return max(0.0, elapsed_seconds * (total_steps - step) / step)
-
-
-def format_duration(seconds: float | None) -> str:
-    """A short human duration.
-
-    >>> [format_duration(s) for s in (0.4, 12.3, 75, 3725)]
-    ['0.4 s', '12 s', '1 min 15 s', '1 h 02 min']
-    """
-    if seconds is None or not math.isfinite(seconds):
-        return "–"
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 CSV_COLUMNS = (["event", "epoch", "step", "train_loss", "train_accuracy", "val_loss", "val_accuracy",

@@ -1,20 +1,16 @@
-"""Altair chart builders shared by the pages. Each function takes plain rows and returns a chart.
+"""The training charts: live curves and per-digit heatmap (Train page), runs overlay (Run history).
 
-    training_curves_chart(rows, "loss")    loss (or accuracy) of one run: training and validation
-    runs_overlay_chart(rows, "accuracy")   one line per run, to compare runs on one chart
-    per_class_heatmap(epochs)              validation accuracy of each digit after each epoch
-    class_counts_chart(train, test)        how many images of each digit the dataset holds
+    training_curves_spec(rows, "loss")     loss (or accuracy) of one run: training and validation
+    per_class_heatmap_spec(epochs)         validation accuracy of each digit after each epoch
+    runs_overlay_spec(rows, "accuracy")    one line per run, to compare runs on one chart
 
-For views that redraw twice a second or that every student opens,
-`training_curves_spec`, `runs_overlay_spec` and `per_class_heatmap_spec` give
-the same charts as (data, Vega-Lite spec) for `st.vega_lite_chart`: the spec is
-built by Altair once per shape and cached, so a redraw only converts the data.
+These views redraw twice a second or are opened by every student, so each gives
+(data, Vega-Lite spec) for `st.vega_lite_chart`: the spec is built by Altair once
+per shape and cached, so a redraw only converts the data.
 
-Rows come from mnist_core.history (`curve_rows`, `per_class_rows`), already
+Rows come from mnist_core.chart_rows (`curve_rows`, `per_class_rows`), already
 downsampled to a few hundred points: an Altair chart of 20k rows takes ~150 ms
-to draw, too slow for a view that refreshes twice a second. Colours are the
-Okabe-Ito palette (colour-blind safe), the same as .streamlit/config.toml's.
-Show a chart with `st.altair_chart(chart, width="stretch")`.
+to draw, too slow for a view that refreshes twice a second.
 """
 from __future__ import annotations
 
@@ -24,13 +20,12 @@ import json
 import altair as alt
 import pandas as pd
 
-from mnist_core.history import per_class_rows
+from mnist_core.chart_rows import per_class_rows
 
-# Okabe-Ito, in the order of .streamlit/config.toml's chartCategoricalColors.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-SPLIT_COLOURS = {"training": PALETTE[0], "validation": PALETTE[1]}
+from .palette import BLUE, HOVER_RULE, ORANGE, PALETTE, SEQUENTIAL_SCHEME, TEXT
+
+SPLIT_COLOURS = {"training": BLUE, "validation": ORANGE}
 METRIC_TITLES = {"loss": "Loss (cross-entropy)", "accuracy": "Accuracy"}
-SEQUENTIAL_SCHEME = "viridis"  # perceptually uniform and colour-blind safe
 
 
 def _y_encoding(metric: str, title: str | None = None) -> alt.Y:
@@ -61,7 +56,7 @@ def _with_hover(lines: alt.Chart, base: alt.Chart, colour: alt.Color, tooltip: l
     points = base.mark_circle(size=70).encode(
         color=colour, opacity=alt.condition(hover, alt.value(1), alt.value(0)),
         tooltip=tooltip).add_params(hover)
-    rule = base.mark_rule(color="#9AA4B1").encode(
+    rule = base.mark_rule(color=HOVER_RULE).encode(
         opacity=alt.condition(hover, alt.value(0.6), alt.value(0))).transform_filter(hover)
     return alt.layer(lines, rule, points)
 
@@ -111,18 +106,6 @@ def _training_curves_template(metric: str, whole_epoch_ticks: bool, height: int,
     return chart.properties(height=height, title=title or METRIC_TITLES[metric])
 
 
-def training_curves_chart(rows: list[dict], metric: str, height: int = 300,
-                          title: str | None = None) -> alt.LayerChart:
-    """Training and validation curves of one metric ("loss" or "accuracy") of one run.
-
-    `rows` are mnist_core.history.curve_rows(...): x is the epoch (fractional
-    while an epoch runs). Training is the running average over recent batches
-    (a line); validation is measured at each epoch's end (a line with dots).
-    """
-    data = training_curves_frame(rows, metric)
-    return _training_curves_template(metric, _whole_epoch_ticks(data), height, title).properties(data=data)
-
-
 @functools.lru_cache(maxsize=16)
 def _training_curves_spec(metric: str, whole_epoch_ticks: bool, height: int, title: str | None) -> str:
     return _spec(_training_curves_template(metric, whole_epoch_ticks, height, title))
@@ -130,7 +113,12 @@ def _training_curves_spec(metric: str, whole_epoch_ticks: bool, height: int, tit
 
 def training_curves_spec(rows: list[dict], metric: str, height: int = 300,
                          title: str | None = None) -> tuple[pd.DataFrame, dict]:
-    """The same chart as training_curves_chart, as (data, Vega-Lite spec) for st.vega_lite_chart.
+    """Training and validation curves of one metric ("loss" or "accuracy") of one run,
+    as (data, Vega-Lite spec) for st.vega_lite_chart.
+
+    `rows` are mnist_core.chart_rows.curve_rows(...): x is the epoch (fractional
+    while an epoch runs). Training is the running average over recent batches
+    (a line); validation is measured at each epoch's end (a line with dots).
 
     For views that redraw twice a second: building an Altair chart costs 60-100 ms
     of Python, time a training thread in the same process waits for (the GIL).
@@ -163,18 +151,6 @@ def _runs_overlay_template(metric: str, split: str, whole_epoch_ticks: bool, hei
     return _with_hover(lines, base, colour, tooltip, "epoch").properties(height=height, title=title or default_title)
 
 
-def runs_overlay_chart(rows: list[dict], metric: str, split: str = "validation", height: int = 320,
-                       title: str | None = None) -> alt.LayerChart:
-    """One line per run for one metric and split, to compare runs on a shared epoch axis.
-
-    `rows` are curve_rows(...) of several runs, each row with an added "run"
-    (a unique label). Only the rows of `metric` and `split` are drawn; runs keep
-    the order of `rows` in the legend and the palette's colours in that order.
-    """
-    data = runs_overlay_frame(rows, metric, split)
-    return _runs_overlay_template(metric, split, _whole_epoch_ticks(data), height, title).properties(data=data)
-
-
 @functools.lru_cache(maxsize=32)
 def _runs_overlay_spec(metric: str, split: str, whole_epoch_ticks: bool, height: int, title: str | None) -> str:
     return _spec(_runs_overlay_template(metric, split, whole_epoch_ticks, height, title))
@@ -182,7 +158,12 @@ def _runs_overlay_spec(metric: str, split: str, whole_epoch_ticks: bool, height:
 
 def runs_overlay_spec(rows: list[dict], metric: str, split: str = "validation", height: int = 320,
                       title: str | None = None) -> tuple[pd.DataFrame, dict]:
-    """runs_overlay_chart as (data, Vega-Lite spec) for st.vega_lite_chart.
+    """One line per run for one metric and split, to compare runs on a shared epoch axis,
+    as (data, Vega-Lite spec) for st.vega_lite_chart.
+
+    `rows` are curve_rows(...) of several runs, each row with an added "run"
+    (a unique label). Only the rows of `metric` and `split` are drawn; runs keep
+    the order of `rows` in the legend and the palette's colours in that order.
 
     Run history draws this chart on every visit: building it with Altair (and
     validating it against the Vega-Lite schema) cost about 50 ms of server CPU per
@@ -222,18 +203,8 @@ def _per_class_template(domain_low: float, labelled: bool, height: int) -> alt.L
         threshold = domain[0] + 0.6 * (domain[1] - domain[0])
         layers.append(base.mark_text(fontSize=11).encode(
             text=alt.Text("accuracy:Q", format=".0%"),
-            color=alt.condition(alt.datum.accuracy > threshold, alt.value("#1B1F24"), alt.value("white"))))
+            color=alt.condition(alt.datum.accuracy > threshold, alt.value(TEXT), alt.value("white"))))
     return alt.layer(*layers).properties(height=height, title="Validation accuracy of each digit")
-
-
-def per_class_heatmap(epochs: list[dict], height: int = 300) -> alt.LayerChart:
-    """Validation accuracy of each digit (rows) after each epoch (columns).
-
-    Dark cells are digits the network still gets wrong; reading left to right
-    shows which digits are learned first. `epochs` are the run's epoch events.
-    """
-    data = per_class_frame(epochs)
-    return _per_class_template(*_heatmap_shape(data), height).properties(data=data)
 
 
 @functools.lru_cache(maxsize=32)
@@ -242,20 +213,11 @@ def _per_class_spec(domain_low: float, labelled: bool, height: int) -> str:
 
 
 def per_class_heatmap_spec(epochs: list[dict], height: int = 300) -> tuple[pd.DataFrame, dict]:
-    """per_class_heatmap as (data, Vega-Lite spec) for st.vega_lite_chart (see training_curves_spec)."""
+    """Validation accuracy of each digit (rows) after each epoch (columns), as (data, Vega-Lite spec).
+
+    Dark cells are digits the network still gets wrong; reading left to right
+    shows which digits are learned first. `epochs` are the run's epoch events.
+    The spec is cached as in training_curves_spec.
+    """
     data = per_class_frame(epochs)
     return data, json.loads(_per_class_spec(*_heatmap_shape(data), height))
-
-
-def class_counts_chart(train_counts: list[int], test_counts: list[int] | None = None,
-                       height: int = 240) -> alt.Chart:
-    """Bars of how many training images each digit has (test counts in the tooltip)."""
-    test_counts = test_counts or [None] * len(train_counts)
-    data = pd.DataFrame({"digit": range(len(train_counts)), "training images": train_counts,
-                         "test images": test_counts})
-    return alt.Chart(data).mark_bar(color=PALETTE[0]).encode(
-        x=alt.X("digit:O", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("training images:Q"),
-        tooltip=["digit:O", alt.Tooltip("training images:Q", format=","),
-                 alt.Tooltip("test images:Q", format=",")],
-    ).properties(height=height, title="Training images per digit")

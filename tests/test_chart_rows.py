@@ -1,4 +1,4 @@
-"""Tests of mnist_core.history: chart rows, downsampling, ETA, durations and the CSV export.
+"""Tests of mnist_core.chart_rows: chart rows, downsampling, ETA, durations and the CSV export.
 
 (Its >>> examples run too: pytest.ini has --doctest-modules.)
 """
@@ -7,8 +7,9 @@ import io
 import math
 
 from mnist_core.data import batch_count
-from mnist_core.history import (CSV_COLUMNS, curve_rows, downsample, eta_seconds, exploded_loss, first_learned,
-                                format_duration, history_csv_rows, history_to_csv, per_class_rows)
+from mnist_core.chart_rows import (CSV_COLUMNS, curve_rows, downsample, exploded_loss, first_learned,
+                                   history_csv_rows, history_to_csv, per_class_rows)
+from mnist_core.durations import eta_seconds, format_duration
 
 
 def _history(n_batches=50, epochs=2, spe=25):
