@@ -25,7 +25,8 @@ import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from mnist_core.models import MLP, SmallCNN, SoftmaxRegression  # noqa: E402
-from mnist_core.preprocess import predict_digit, to_mnist  # noqa: E402
+from mnist_core.predict import predict_digit  # noqa: E402
+from mnist_core.preprocess import to_mnist  # noqa: E402
 
 
 def canvas_drawing() -> np.ndarray:

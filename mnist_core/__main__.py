@@ -1,4 +1,4 @@
-"""`python -m mnist_core ...`: see mnist_core/cli.py."""
+"""`python -m mnist_core ...`: see mnist_core/cli/."""
 from .cli import main
 
 raise SystemExit(main())

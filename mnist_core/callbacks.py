@@ -2,12 +2,13 @@
 
 The training loop knows nothing about who listens: it calls the hooks of a
 `Callback` with plain numbers. A CLI prints them, a page draws them, a test
-keeps them in a list.
+keeps them in a list. The events are plain data (picklable, JSON-able), so a
+run in another process or on another machine can send them back. The run's own
+record of them is `mnist_core.history.History`.
 """
 from __future__ import annotations
 
 import sys
-import threading
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
@@ -43,8 +44,15 @@ class EpochEvent:
 class Callback:
     """Base class: every hook does nothing. Override the ones you need."""
 
+    model = None  # the live model, once set_model was called
+
+    def set_model(self, model) -> None:
+        """Called once before training with the live model (kept as self.model), for a callback that
+        evaluates it (bench/train_speed.py, a study's test-loss curve). Events stay plain data."""
+        self.model = model
+
     def on_train_start(self, info: dict) -> None:
-        """info: total_steps, epochs, steps_per_epoch, train_size, val_size, parameters, model."""
+        """info (plain numbers): total_steps, epochs, steps_per_epoch, train_size, val_size, parameters."""
 
     def on_batch_end(self, event: BatchEvent) -> None:
         pass
@@ -100,43 +108,3 @@ class PrintProgress(Callback):
                else f" | val loss {event.val_loss:.4f} acc {event.val_accuracy:.4f}")
         self.sink(f"epoch {event.epoch}: train loss {event.train_loss:.4f} acc {event.train_accuracy:.4f}"
                   f"{val} | {event.seconds:.1f} s")
-
-
-class ProgressLog(Callback):
-    """A thread-safe copy of a run's progress, for a UI that polls from another thread.
-
-    The worker thread writes through the hooks; a reader calls `snapshot()` and
-    gets plain lists it may keep. No UI code ever runs in the worker.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self.info: dict = {}
-        self.batches: list[dict] = []
-        self.epochs: list[dict] = []
-        self.latest_batch: dict | None = None
-        self.finished = False
-
-    def on_train_start(self, info):
-        with self._lock:
-            self.info = dict(info)
-
-    def on_batch_end(self, event):
-        row = event.to_dict()
-        with self._lock:
-            self.batches.append(row)
-            self.latest_batch = row
-
-    def on_epoch_end(self, event):
-        with self._lock:
-            self.epochs.append(event.to_dict())
-
-    def on_train_end(self, result):
-        with self._lock:
-            self.finished = True
-
-    def snapshot(self) -> dict:
-        with self._lock:
-            return {"info": dict(self.info), "batches": list(self.batches),
-                    "epochs": list(self.epochs), "latest_batch": self.latest_batch,
-                    "finished": self.finished}

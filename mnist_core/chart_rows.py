@@ -7,11 +7,9 @@ Nothing here imports streamlit or torch.
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
 
-from .config import CHANCE_LOSS, NUM_CLASSES
+from .config import CHANCE_LOSS
 
 MAX_CHART_POINTS = 300
 
@@ -41,12 +39,13 @@ def _finite(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def curve_rows(history: dict, spe: int, max_points: int = MAX_CHART_POINTS) -> list[dict]:
+def curve_rows(history: dict, spe: int | None = None, max_points: int = MAX_CHART_POINTS) -> list[dict]:
     """Long-form rows for loss and accuracy charts: one row per (point, metric, split).
 
     `history` has "batches" (running training numbers every few steps) and
     "epochs" (train and validation numbers at each epoch's end); `spe` is the
-    number of steps per epoch, so that x ("epoch") is comparable across batch sizes.
+    number of steps per epoch (default: the history's own "steps_per_epoch", which
+    fit() records), so that x ("epoch") is comparable across batch sizes.
     Each row: {"epoch", "step", "metric": "loss"|"accuracy", "split": "training"|"validation", "value"}.
 
     >>> rows = curve_rows({"batches": [{"step": 5, "epoch": 1, "loss": 1.5, "running_accuracy": 0.5}],
@@ -58,6 +57,7 @@ def curve_rows(history: dict, spe: int, max_points: int = MAX_CHART_POINTS) -> l
                 (("loss", "loss"), ("accuracy", "running_accuracy"))),
                (history.get("epochs") or [], "validation",
                 (("loss", "val_loss"), ("accuracy", "val_accuracy"))))
+    spe = spe or history.get("steps_per_epoch") or 1
     rows = []
     for events, split, keys in sources:
         for event in events:
@@ -94,49 +94,6 @@ def first_learned(epochs: list[dict], threshold: float = 0.9) -> list[tuple[int,
             if digit not in found and acc >= threshold:
                 found[digit] = e["epoch"]
     return sorted(found.items(), key=lambda pair: (pair[1], pair[0]))
-
-
-CSV_COLUMNS = (["event", "epoch", "step", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
-                "examples_per_second", "seconds"] + [f"val_accuracy_digit_{d}" for d in range(NUM_CLASSES)])
-
-
-def history_csv_rows(history: dict) -> list[dict]:
-    """One row per recorded event, in step order: "batch" rows carry the running training loss and
-    accuracy, "epoch" rows the epoch's train and validation numbers and per-digit accuracy.
-
-    >>> rows = history_csv_rows({"batches": [{"step": 10, "epoch": 1, "loss": 0.5, "running_accuracy": 0.8,
-    ...                                       "examples_per_second": 9000.0}], "epochs": []})
-    >>> rows[0]["event"], rows[0]["train_loss"], rows[0]["val_loss"]
-    ('batch', 0.5, '')
-    """
-    rows = []
-    for b in history.get("batches") or []:
-        row = dict.fromkeys(CSV_COLUMNS, "")
-        row.update(event="batch", epoch=b.get("epoch", ""), step=b.get("step", ""), train_loss=b.get("loss", ""),
-                   train_accuracy=b.get("running_accuracy", ""),
-                   examples_per_second=b.get("examples_per_second", ""))
-        rows.append(row)
-    for e in history.get("epochs") or []:
-        row = dict.fromkeys(CSV_COLUMNS, "")
-        row.update(event="epoch", epoch=e.get("epoch", ""), step=e.get("step", ""),
-                   train_loss=e.get("train_loss", ""), train_accuracy=e.get("train_accuracy", ""),
-                   val_loss=e.get("val_loss") if e.get("val_loss") is not None else "",
-                   val_accuracy=e.get("val_accuracy") if e.get("val_accuracy") is not None else "",
-                   seconds=e.get("seconds", ""))
-        for digit, acc in enumerate(e.get("per_class_val_accuracy") or []):
-            row[f"val_accuracy_digit_{digit}"] = acc
-        rows.append(row)
-    # Epoch rows sort after the batch row of the same step.
-    return sorted(rows, key=lambda r: (r["step"] if r["step"] != "" else 0, r["event"] == "epoch"))
-
-
-def history_to_csv(history: dict) -> str:
-    """The history as CSV text with a header line (see history_csv_rows for the columns)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(history_csv_rows(history))
-    return out.getvalue()
 
 
 def exploded_loss(history: dict, factor: float = 10.0) -> float | None:

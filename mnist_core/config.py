@@ -73,6 +73,9 @@ class TrainConfig:
         # Accept lists from JSON or widgets, but keep the frozen object hashable.
         if self.hidden is not None and not isinstance(self.hidden, tuple):
             object.__setattr__(self, "hidden", tuple(self.hidden))
+        # Validated once, here: a TrainConfig that exists is a valid one (CLI, sidebar, studies, jobs
+        # and fit() never check it again).
+        self.validate()
 
     @property
     def hidden_sizes(self) -> tuple[int, ...]:
@@ -82,8 +85,22 @@ class TrainConfig:
         return self.hidden if self.hidden is not None else DEFAULT_HIDDEN[self.arch]
 
     def replace(self, **changes) -> "TrainConfig":
-        """A copy with some fields changed, validated."""
-        return dataclasses.replace(self, **changes).validate()
+        """A copy with some fields changed (validated, as every TrainConfig is)."""
+        return dataclasses.replace(self, **changes)
+
+    def check_batch_size(self, train_size: int) -> None:
+        """ConfigError if a batch would be larger than the training set of `train_size` images.
+
+        The one home of this check: the sidebar calls it before Train, fit() once the split is made.
+
+        >>> TrainConfig(batch_size=128).check_batch_size(100)
+        Traceback (most recent call last):
+        ...
+        mnist_core.config.ConfigError: The batch size 128 is larger than the training set (100 images): choose at most 100.
+        """
+        if self.batch_size > train_size:
+            raise ConfigError(f"The batch size {self.batch_size:,} is larger than the training set "
+                              f"({train_size:,} images): choose at most {train_size:,}.")
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -92,12 +109,13 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        """Build from a dict (e.g. a run's config.json); unknown keys are an error."""
+        """Build from a dict (e.g. a run's config.json): a missing field takes its default (an older
+        run has fewer fields); an unknown one is an error."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
             raise ConfigError(f"Unknown setting(s): {', '.join(unknown)}.")
-        return cls(**d).validate()
+        return cls(**d)
 
     def short_description(self) -> str:
         """One line a student can read, e.g. 'Shallow MLP 512 relu · adam lr 0.001 · 3 ep'."""

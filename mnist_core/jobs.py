@@ -1,10 +1,14 @@
-"""Background training jobs behind one small global queue.
+"""Background jobs behind one small global queue: training runs and studies, one API.
 
-A page never trains inside its script run. It submits a job here; the job
-runs in a worker thread that waits for a free training slot, reports progress
-into a thread-safe `ProgressLog`, and saves its run to the run store. The page
-polls `job.snapshot()` and draws. Nothing here imports streamlit, and no worker
-ever touches the UI.
+A page never trains inside its script run. It describes the work as a
+`JobSpec` (plain data: kind, a TrainConfig or a study name with seeds, the
+owner, options) and calls `submit_training(...)` or `submit_study(...)`. The
+manager runs the spec in a worker thread once a training slot is free; the job
+reports into ONE typed progress object (a `History` for a training run, a
+`StudyProgress` for a study), saves its runs to the run store, and the page
+polls `job.progress.snapshot()` to draw. Nothing here imports streamlit, no
+worker touches the UI, and nothing in a spec or an event is a closure or a live
+object, so the same form can run in another process or on another machine.
 
 Jobs are kept in a process-wide registry keyed by owner (a browser user's
 token), so a reload or a page switch finds its running job again, and one
@@ -12,6 +16,7 @@ user can never see or stop another user's job.
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import threading
@@ -20,12 +25,18 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .callbacks import ProgressLog
+import torch
+
+from .callbacks import Callback
 from .config import ConfigError, TrainConfig
+from .experiments import StudyProgress, run_and_save, run_plan, study_for
+from .history import History
 from .runs import RunInfo, RunStore, RunStoreError
+from .train import TrainResult, fit
 
 QUEUED, RUNNING, FINISHED, FAILED, CANCELLED = "queued", "running", "finished", "failed", "cancelled"
 ACTIVE_STATES = (QUEUED, RUNNING)
+TRAIN, STUDY = "train", "study"  # the kinds of job; a user may run one of each at a time
 KEEP_FINISHED_PER_OWNER = 20  # older finished jobs are dropped from memory (their runs stay on disk)
 
 
@@ -38,25 +49,68 @@ def default_slots() -> int:
     return int(os.environ.get("MNIST_LAB_TRAINING_SLOTS") or max(1, (os.cpu_count() or 2) - 1))
 
 
+@dataclass(frozen=True)
+class JobSpec:
+    """What a job does, as plain data (JSON-able through `to_dict`)."""
+    kind: str  # TRAIN or STUDY
+    owner: str  # the user the job and its runs belong to
+    config: TrainConfig | None = None  # kind TRAIN: the run's settings
+    study: str | None = None  # kind STUDY: a name in experiments.STUDIES, or "custom"
+    seeds: tuple[int, ...] = (0,)  # kind STUDY: every run is repeated for each seed
+    name: str | None = None  # kind TRAIN: the run's display name (None: its settings)
+    options: dict = field(default_factory=dict)  # plain extras: a custom study's knob/values/base, a budget
+
+    @property
+    def label(self) -> str:
+        """What the user sees: the run's name, its settings, or the study's title."""
+        if self.kind == STUDY:
+            return study_for(self.study, self.options).title
+        return self.name or (self.config.short_description() if self.config else self.kind)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["config"] = self.config.to_dict() if self.config else None
+        d["seeds"] = list(self.seeds)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "JobSpec":
+        d = dict(d)
+        d["config"] = TrainConfig.from_dict(d["config"]) if d.get("config") else None
+        d["seeds"] = tuple(d.get("seeds") or (0,))
+        return cls(**d)
+
+
 @dataclass
 class Job:
     job_id: int
-    owner: str
-    label: str  # what the user sees, e.g. the run's name
-    kind: str  # "train" or "experiment"
-    config: TrainConfig | None
-    work: Callable[["Job"], object]  # runs in the worker thread once a slot is free
-    progress: ProgressLog = field(default_factory=ProgressLog)
+    spec: JobSpec
+    progress: Callback  # History (kind TRAIN) or StudyProgress (kind STUDY): what the page draws
     stop_event: threading.Event = field(default_factory=threading.Event)
     state: str = QUEUED
-    result: object = None  # what `work` returned (a TrainResult for training jobs)
-    run_info: RunInfo | None = None  # the saved run, when saving worked
+    result: object = None  # a TrainResult (TRAIN) or the list of RunRows (STUDY)
+    run_info: RunInfo | None = None  # the saved run of a training job, when saving worked
     error: str | None = None  # why the job failed, in words
     save_error: str | None = None  # the run finished but could not be saved
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
-    extra: dict = field(default_factory=dict)  # free space for work functions (e.g. experiment progress)
+
+    @property
+    def owner(self) -> str:
+        return self.spec.owner
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    @property
+    def label(self) -> str:
+        return self.spec.label
+
+    @property
+    def config(self) -> TrainConfig | None:
+        return self.spec.config
 
     @property
     def active(self) -> bool:
@@ -67,16 +121,62 @@ class Job:
         self.stop_event.set()
 
 
+def save_error_text(error: RunStoreError) -> str:
+    return (f"{error} The trained model is kept in this session until the server restarts, but it is "
+            "not in the run history.")
+
+
+def train_and_save(config: TrainConfig, data, store: RunStore, owner: str, name: str | None = None,
+                   callbacks: list[Callback] | tuple = (), stop: threading.Event | None = None,
+                   history: History | None = None) -> tuple[TrainResult, RunInfo]:
+    """Train one run and save it as `owner`'s: what the CLI and a training job both do.
+    A save the store refuses raises RunStoreError (the result is then on the error's `result`)."""
+    result = fit(config, data, callbacks=callbacks, stop=stop, history=history)
+    try:
+        info = store.save(result, name=name, owner=owner, test_labels=data.test_labels)
+    except RunStoreError as error:
+        error.result = result
+        raise
+    return result, info
+
+
+def run_training_job(job: Job, data, store: RunStore) -> TrainResult:
+    """The worker of a TRAIN job."""
+    spec = job.spec
+    try:
+        result, job.run_info = train_and_save(spec.config, data, store, owner=spec.owner, name=spec.name,
+                                              stop=job.stop_event, history=job.progress)
+    except RunStoreError as error:
+        job.save_error = save_error_text(error)
+        return error.result
+    return result
+
+
+def run_study_job(job: Job, data, store: RunStore) -> list:
+    """The worker of a STUDY job: every run saved as the owner's as it finishes."""
+    spec = job.spec
+
+    def keep_save_error(error: RunStoreError) -> None:
+        job.save_error = save_error_text(error)
+
+    return run_and_save(study_for(spec.study, spec.options), data, store, seeds=spec.seeds, owner=spec.owner,
+                        progress=job.progress, stop=job.stop_event, on_save_error=keep_save_error)
+
+
+RUNNERS: dict[str, Callable[[Job, object, RunStore], object]] = {TRAIN: run_training_job, STUDY: run_study_job}
+
+
 class JobManager:
     """Runs at most `slots` jobs at once; the rest wait in first-come order."""
 
     def __init__(self, store: RunStore, slots: int | None = None, threads_per_job: int = 1,
-                 max_active_per_owner: int = 1):
-        # max_active_per_owner counts per kind: a user may train one model while one experiment runs.
+                 max_active_per_owner: int = 1, runners: dict | None = None):
+        # max_active_per_owner counts per kind: a user may train one model while one study runs.
         self.store = store
         self.slots = slots or default_slots()
         self.threads_per_job = threads_per_job
         self.max_active_per_owner = max_active_per_owner
+        self.runners = dict(runners or RUNNERS)  # kind -> worker(job, data, store)
         self._lock = threading.Condition()
         self._jobs: dict[int, Job] = {}
         self._waiting: list[int] = []  # queued job ids, in order
@@ -84,51 +184,45 @@ class JobManager:
         self._ids = itertools.count(1)
 
     # --- submitting ----------------------------------------------------------
-    def submit(self, owner: str, work: Callable[[Job], object], label: str, kind: str = "train",
-               config: TrainConfig | None = None) -> Job:
-        """Queue `work(job)` for `owner`; JobError if the owner already has an active job of this kind."""
-        if not owner:
+    def submit_training(self, config: TrainConfig, data, owner: str, name: str | None = None) -> Job:
+        """Queue one training run of `config` on `data`; its run is saved when it ends."""
+        return self.submit(JobSpec(kind=TRAIN, owner=owner, config=config, name=name), data)
+
+    def submit_study(self, study: str, data, owner: str, seeds: tuple[int, ...] = (0,),
+                     options: dict | None = None) -> Job:
+        """Queue a study (a name in STUDIES, or "custom" with options); each finished run is saved.
+        ConfigError if the study or its options are not valid."""
+        spec = JobSpec(kind=STUDY, owner=owner, study=study, seeds=tuple(seeds), options=dict(options or {}))
+        study_for(spec.study, spec.options)  # a bad name or option is said now, not by a failed job
+        return self.submit(spec, data)
+
+    def submit(self, spec: JobSpec, data=None) -> Job:
+        """Queue `spec` for its owner; JobError if the owner already has an active job of this kind."""
+        if not spec.owner:
             raise JobError("This browser session has no identity yet; reload the page.")
+        if spec.kind not in self.runners:
+            raise JobError(f"Unknown kind of job {spec.kind!r}.")
         with self._lock:
-            active = [j for j in self._jobs.values() if j.owner == owner and j.active and j.kind == kind]
+            active = [j for j in self._jobs.values() if j.owner == spec.owner and j.active and j.kind == spec.kind]
             if len(active) >= self.max_active_per_owner:
                 raise JobError(f"“{active[0].label}” is still {active[0].state}: stop it or wait for it "
                                "before starting another.")
-            job = Job(job_id=next(self._ids), owner=owner, label=label, kind=kind, config=config, work=work)
+            job = Job(job_id=next(self._ids), spec=spec, progress=self._new_progress(spec))
             self._jobs[job.job_id] = job
             self._waiting.append(job.job_id)
-            self._forget_old(owner)
-        threading.Thread(target=self._run, args=(job,), name=f"mnist-lab-job-{job.job_id}", daemon=True).start()
+            self._forget_old(spec.owner)
+        threading.Thread(target=self._run, args=(job, data), name=f"mnist-lab-job-{job.job_id}",
+                         daemon=True).start()
         return job
 
-    def submit_training(self, config: TrainConfig, data, owner: str, name: str | None = None,
-                        extra: dict | None = None, fit_kwargs: dict | None = None) -> Job:
-        """Queue one training run of `config` on `data`; its run is saved when it ends."""
-        from .train import fit  # imported here: torch is heavy and pages import this module early
-
-        config.validate()
-        label = name or config.short_description()
-
-        def work(job: Job):
-            result = fit(config, data, callbacks=[job.progress], stop=job.stop_event, **(fit_kwargs or {}))
-            self.save_result(job, result, name=name, extra=extra, test_labels=data.test_labels)
-            return result
-
-        return self.submit(owner, work, label=label, kind="train", config=config)
-
-    def save_result(self, job: Job, result, name=None, extra=None, test_labels=None) -> RunInfo | None:
-        """Save a TrainResult to the store; a failure is kept as job.save_error, not raised."""
-        try:
-            info = self.store.save(result, name=name, owner=job.owner, extra=extra, test_labels=test_labels)
-        except RunStoreError as error:
-            job.save_error = (f"{error} The trained model is kept in this session until the server "
-                              "restarts, but it is not in the run history.")
-            return None
-        job.run_info = info
-        return info
+    @staticmethod
+    def _new_progress(spec: JobSpec) -> Callback:
+        if spec.kind == STUDY:
+            return StudyProgress(run_plan(study_for(spec.study, spec.options), spec.seeds))
+        return History()
 
     # --- the worker --------------------------------------------------------
-    def _run(self, job: Job) -> None:
+    def _run(self, job: Job, data) -> None:
         with self._lock:
             # First come, first served: start once fewer jobs are ahead than slots are free.
             while not job.stop_event.is_set() and self._waiting.index(job.job_id) >= self.slots - self._running:
@@ -141,10 +235,9 @@ class JobManager:
             self._running += 1
             job.state, job.started = RUNNING, time.time()
         try:
-            import torch
             # Process-wide, but every job sets the same value: one thread per job.
             torch.set_num_threads(self.threads_per_job)
-            job.result = job.work(job)
+            job.result = self.runners[job.kind](job, data, self.store)
             job.state = FINISHED
         except ConfigError as error:
             job.error, job.state = str(error), FAILED

@@ -91,3 +91,10 @@ def create_model(config: TrainConfig) -> nn.Module:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable numbers in the model."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def as_model_input(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """x (N, 1, 28, 28) laid out as `model` runs fastest: CNNs take channels_last on this CPU."""
+    if isinstance(getattr(model, "features", None), nn.Sequential):
+        return x.contiguous(memory_format=torch.channels_last)
+    return x

@@ -1,32 +1,28 @@
-"""Reading digits from pictures with a saved run: the `predict` command and the Draw page's reading.
+"""Prediction, in one home: a model's probabilities for images, and its reading of a drawing.
 
-    python -m mnist_core predict runs/20261122-193000-cnn-3f9a1c seven.png scan.jpg
-
-prints one JSON object per picture on stdout, in the order given:
-
-    {"image": "seven.png", "digit": 7, "probabilities": [0.0001, ..., 0.9962, ...]}
-    {"image": "blank.png", "error": "Nothing drawn yet: draw a digit with the mouse or a finger."}
-
-Every picture goes through the same MNIST-style preprocessing as the Draw page
-(`mnist_core.preprocess.to_mnist`). A picture that cannot be read or holds no
-digit gets an "error" line and the others are still read; the exit status is
-then 1. A run folder that cannot be opened stops the command with status 2 and
-one line on stderr.
-
-`read_drawing` is what the Draw page calls on every stroke: the prediction with
-every preprocessing step, plus, on request, the predictions with steps left out.
+- `predict_probabilities`: softmax outputs for a batch of normalized images (what
+  training's evaluation, the inspection pages and the CLI's `evaluate` use).
+- `predict_digit`: one picture through the MNIST-style preprocessing
+  (`mnist_core.preprocess.to_mnist`), then the model.
+- `read_drawing`: what the Draw page calls on every stroke: the prediction with
+  every preprocessing step, plus, on request, the predictions with steps left out.
+- `predict_file`: the JSON line of `python -m mnist_core predict` for one picture
+  (the command itself is in mnist_core/cli/predict.py).
 """
 from __future__ import annotations
 
-import json
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
+import torch.nn.functional as F
+from torch import nn
 
-from .preprocess import DigitPrediction, PreprocessError, predict_digit
+from .config import NUM_CLASSES
+from .models import as_model_input
+from .preprocess import PreprocessError, PreprocessResult, load_image, to_mnist
 
 PREPROCESSING_STEPS = {  # toggle name -> what the step does, for pages and --help
     "crop": "crop to the ink's bounding box",
@@ -34,6 +30,50 @@ PREPROCESSING_STEPS = {  # toggle name -> what the step does, for pages and --he
     "center_of_mass": "centre the ink by its centre of mass",
 }
 DECIMALS = 6  # probabilities in the JSON output; plenty to tell 0.999999 from 1
+EVAL_BATCH = 1000  # big batches are fastest for inference and still small in memory
+
+
+@torch.no_grad()
+def predict_probabilities(model: nn.Module, x: torch.Tensor, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    """Softmax outputs (N, 10) for normalized images (N, 1, 28, 28), in eval mode (the mode is restored)."""
+    was_training = model.training
+    model.eval()
+    out = [F.softmax(model(as_model_input(model, x[i:i + batch_size])), dim=1)
+           for i in range(0, len(x), batch_size)]
+    model.train(was_training)
+    return torch.cat(out) if out else torch.zeros(0, NUM_CLASSES)
+
+
+@dataclass
+class DigitPrediction:
+    """A model's reading of one picture, or the reason there is none (blank drawing)."""
+    probabilities: list[float] | None  # 10 floats summing to 1, or None when blank
+    digit: int | None  # the most probable digit, or None when blank
+    confidence: float | None  # its probability
+    blank: bool
+    message: str
+    preprocessed: PreprocessResult
+
+
+def predict_digit(model: torch.nn.Module, image: Any, **toggles) -> DigitPrediction:
+    """Preprocess `image` like MNIST (see `to_mnist`, whose toggles it accepts) and read it with `model`.
+
+    A blank drawing gives probabilities=None and the message to show instead.
+
+    >>> from mnist_core.models import SoftmaxRegression
+    >>> canvas = np.zeros((280, 280), np.uint8); canvas[40:200, 150:170] = 255
+    >>> prediction = predict_digit(SoftmaxRegression(), canvas)
+    >>> len(prediction.probabilities), round(sum(prediction.probabilities), 4)
+    (10, 1.0)
+    >>> predict_digit(SoftmaxRegression(), np.zeros((280, 280), np.uint8)).probabilities is None
+    True
+    """
+    result = to_mnist(image, **toggles)
+    if result.blank:
+        return DigitPrediction(None, None, None, True, result.message, result)
+    probabilities = predict_probabilities(model, result.tensor)[0].tolist()
+    digit = int(np.argmax(probabilities))
+    return DigitPrediction(probabilities, digit, probabilities[digit], False, result.message, result)
 
 
 @dataclass
@@ -71,7 +111,6 @@ def read_drawing(model: torch.nn.Module, image: Any, steps_off: list[str] | tupl
     """
     start = time.perf_counter()
     if isinstance(image, (str, bytes)) or hasattr(image, "read") or hasattr(image, "getvalue"):
-        from .preprocess import load_image
         image = load_image(image)  # decode once, not once per variant
     prediction = predict_digit(model, image)
     without = {}
@@ -96,34 +135,3 @@ def predict_file(model: torch.nn.Module, path: str, **toggles) -> dict:
         return {"image": path, "error": prediction.message}
     return {"image": path, "digit": prediction.digit,
             "probabilities": [round(p, DECIMALS) for p in prediction.probabilities]}
-
-
-def cmd_predict(args) -> int:
-    from .runs import open_run_folder
-
-    store, run_id = open_run_folder(args.run_dir)
-    model = store.load_model(run_id)  # RunStoreError -> exit 2 with one line (see cli.main)
-    toggles = {step: not getattr(args, f"no_{step}") for step in PREPROCESSING_STEPS}
-    failures = 0
-    for path in args.images:
-        line = predict_file(model, path, **toggles)
-        failures += "error" in line
-        print(json.dumps(line), flush=True)
-    if failures:
-        print(f"{failures} of {len(args.images)} picture(s) could not be read as a digit.", file=sys.stderr)
-    return 1 if failures else 0
-
-
-def add_cli_command(subparsers) -> None:
-    """Register `predict RUN_DIR IMAGE [IMAGE ...]` (called by mnist_core.cli)."""
-    parser = subparsers.add_parser(
-        "predict", help="read digits from PNG/JPEG pictures with a saved run, one JSON line each",
-        description="Read the digit in each picture with a saved run. Pictures get the same MNIST-style "
-                    "preprocessing as the Draw page. Exit status: 0 all read, 1 some could not be read, "
-                    "2 the run cannot be opened.")
-    parser.add_argument("run_dir", help="a run folder, e.g. runs/20261122-193000-cnn-3f9a1c")
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="PNG or JPEG files")
-    for step, what in PREPROCESSING_STEPS.items():
-        parser.add_argument(f"--no-{step.replace('_', '-')}", dest=f"no_{step}", action="store_true",
-                            help=f"do not {what} (to see what the step is worth)")
-    parser.set_defaults(func=cmd_predict)

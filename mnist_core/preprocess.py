@@ -91,17 +91,6 @@ class PreprocessResult:
     steps: dict = field(default_factory=dict)  # the toggles used: crop, scale, center_of_mass
 
 
-@dataclass
-class DigitPrediction:
-    """A model's reading of one picture, or the reason there is none (blank drawing)."""
-    probabilities: list[float] | None  # 10 floats summing to 1, or None when blank
-    digit: int | None  # the most probable digit, or None when blank
-    confidence: float | None  # its probability
-    blank: bool
-    message: str
-    preprocessed: PreprocessResult
-
-
 class _Ink(NamedTuple):
     ink: np.ndarray  # (H, W) float32 in [0, 1], ink = 1
     polarity: str
@@ -417,26 +406,3 @@ def _describe_steps(steps: dict) -> str:
                                    ("scale", "scaled to a 20 px box"),
                                    ("center_of_mass", "centred by centre of mass")) if steps[key]]
     return ", ".join(done) if done else "shrunk to 28x28 as it is"
-
-
-def predict_digit(model: torch.nn.Module, image: Any, **toggles) -> DigitPrediction:
-    """Preprocess `image` like MNIST (see `to_mnist`, whose toggles it accepts) and read it with `model`.
-
-    A blank drawing gives probabilities=None and the message to show instead.
-
-    >>> from mnist_core.models import SoftmaxRegression
-    >>> canvas = np.zeros((280, 280), np.uint8); canvas[40:200, 150:170] = 255
-    >>> prediction = predict_digit(SoftmaxRegression(), canvas)
-    >>> len(prediction.probabilities), round(sum(prediction.probabilities), 4)
-    (10, 1.0)
-    >>> predict_digit(SoftmaxRegression(), np.zeros((280, 280), np.uint8)).probabilities is None
-    True
-    """
-    from .train import predict_probabilities  # train imports heavier pieces; keep this module light
-
-    result = to_mnist(image, **toggles)
-    if result.blank:
-        return DigitPrediction(None, None, None, True, result.message, result)
-    probabilities = predict_probabilities(model, result.tensor)[0].tolist()
-    digit = int(np.argmax(probabilities))
-    return DigitPrediction(probabilities, digit, probabilities[digit], False, result.message, result)

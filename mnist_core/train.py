@@ -1,9 +1,13 @@
 """The training loop: `fit(config, data)` trains one model and reports through callbacks.
 
-It knows nothing about pages or the CLI. It checks a stop flag before every
-batch, ends a run whose loss turns NaN or explodes as `diverged` (not an exception),
-restores the best weights when early stopping, and evaluates on the test set
-at the end, so that a `TrainResult` is everything a page or the run store needs.
+It reads like pytorch/examples' mnist/main.py: `fit` prepares a model and an
+optimizer, then for each epoch calls `train_epoch`, `evaluate` on the held-out
+images, and asks `EarlyStopping` whether to go on. It knows nothing about
+pages or the CLI: every event goes into the run's one `History` and to the
+callbacks. It checks a stop flag before every batch, ends a run whose loss
+turns NaN or explodes as `diverged` (not an exception), restores the best
+weights when early stopping, and evaluates on the test set at the end, so that
+a `TrainResult` is everything a page or the run store needs.
 """
 from __future__ import annotations
 
@@ -19,12 +23,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from .callbacks import BatchEvent, Callback, EpochEvent
-from .config import OPTIMIZERS, ConfigError, TrainConfig
-from .data import NUM_CLASSES, MnistData, batch_count, iterate_batches, make_split
-from .models import count_parameters, create_model
+from .config import NUM_CLASSES, OPTIMIZERS, TrainConfig
+from .data import MnistData, Split, batch_count, iterate_batches, make_split
+from .history import History, log_interval
+from .models import as_model_input, count_parameters, create_model
+from .predict import predict_probabilities
 
 STATUSES = ("completed", "stopped", "diverged", "early-stopped", "failed")
-EVAL_BATCH = 1000  # big batches are fastest for inference and still small in memory
 # A batch loss above this means the weights have blown up (chance level is ln 10 = 2.3).
 # ReLU nets hit by a huge learning rate often reach 1e15 and then die, never turning NaN;
 # a rate that is merely high (softmax, SGD lr 30) peaks near 1e3 and still learns.
@@ -37,7 +42,7 @@ class TrainResult:
     config: TrainConfig
     status: str  # one of STATUSES
     reason: str  # a sentence saying what happened, for the status line
-    history: dict = field(default_factory=lambda: {"batches": [], "epochs": []})
+    history: dict = field(default_factory=lambda: {"batches": [], "epochs": []})  # History.to_dict()
     epochs_run: int = 0  # epochs started (a stopped run counts its partial epoch)
     steps: int = 0
     train_seconds: float = 0.0  # time spent inside the training batches
@@ -64,24 +69,6 @@ class TrainResult:
         }
 
 
-def _as_input(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """CNNs run in channels_last layout (faster on CPU); other models take x as it is."""
-    if isinstance(getattr(model, "features", None), nn.Sequential):
-        return x.contiguous(memory_format=torch.channels_last)
-    return x
-
-
-@torch.no_grad()
-def predict_probabilities(model: nn.Module, x: torch.Tensor, batch_size: int = EVAL_BATCH) -> torch.Tensor:
-    """Softmax outputs (N, 10) for normalized images (N, 1, 28, 28), in eval mode."""
-    was_training = model.training
-    model.eval()
-    out = [F.softmax(model(_as_input(model, x[i:i + batch_size])), dim=1)
-           for i in range(0, len(x), batch_size)]
-    model.train(was_training)
-    return torch.cat(out) if out else torch.zeros(0, NUM_CLASSES)
-
-
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict:
     """Loss, accuracy, per-class accuracy, predictions and probabilities on (x, y)."""
     probs = predict_probabilities(model, x)
@@ -97,8 +84,9 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict:
             "predictions": predictions, "probabilities": probs}
 
 
-def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    # Weight decay (L2) applies to weights, not biases: a bias does not make a template noisy.
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """The optimizer `config` names. Weight decay (L2) applies to weights, not biases: a bias does
+    not make a template noisy."""
     weights = [p for p in model.parameters() if p.dim() > 1]
     biases = [p for p in model.parameters() if p.dim() <= 1]
     groups = [{"params": weights, "weight_decay": config.l2}, {"params": biases, "weight_decay": 0.0}]
@@ -125,137 +113,209 @@ def divergence_reason(config: TrainConfig, step: int, loss: float) -> str:
             f"{name} — try {_suggest_lr(config):g}.")
 
 
-def fit(config: TrainConfig, data: MnistData, callbacks: list[Callback] | tuple = (),
-        stop: threading.Event | None = None, log_every: int = 10, evaluate_test: bool = True) -> TrainResult:
-    """Train a model as `config` says on `data`, reporting to `callbacks`.
+def has_diverged(loss: float | None) -> bool:
+    """The divergence check: a loss that is NaN, infinite or above EXPLODED_LOSS.
 
-    `stop` is checked before every batch: when it is set the run ends with
-    status "stopped" and keeps what it learned. Returns a TrainResult.
+    >>> has_diverged(float("nan")), has_diverged(1e5), has_diverged(0.3), has_diverged(None)
+    (True, True, False, False)
     """
-    config.validate()
-    start = time.perf_counter()
+    return loss is not None and (not math.isfinite(loss) or loss > EXPLODED_LOSS)
+
+
+class EarlyStopping:
+    """Remembers the best validation loss and its weights; says when `patience` epochs brought
+    nothing better. patience 0 never stops."""
+
+    def __init__(self, patience: int):
+        self.patience, self.best_loss, self.stale = patience, math.inf, 0
+        self.best: tuple[int, dict, float | None] | None = None  # (epoch, state_dict, val accuracy)
+
+    def should_stop(self, epoch: int, val_loss: float | None, val_accuracy, model: nn.Module) -> bool:
+        if not self.patience or val_loss is None:
+            return False
+        if val_loss < self.best_loss - 1e-6:
+            self.best_loss, self.stale = val_loss, 0
+            self.best = (epoch, copy.deepcopy(model.state_dict()), val_accuracy)
+            return False
+        self.stale += 1
+        return self.stale >= self.patience
+
+    def reason(self, epoch: int) -> str:
+        return (f"early-stopped at epoch {epoch}: the validation loss has not improved for {self.stale} "
+                f"epoch{'s' if self.stale > 1 else ''}, so the weights of epoch {self.best[0]} (the best) "
+                "were restored.")
+
+
+class _Window:
+    """Running loss and accuracy over the batches since it was last reset."""
+
+    def __init__(self):
+        self.loss, self.correct, self.seen, self.started = 0.0, 0, 0, time.perf_counter()
+
+    def add(self, loss: float, correct: int, n: int) -> None:
+        self.loss, self.correct, self.seen = self.loss + loss * n, self.correct + correct, self.seen + n
+
+    @property
+    def mean_loss(self) -> float:
+        return self.loss / self.seen if self.seen else math.nan
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.seen if self.seen else math.nan
+
+
+@dataclass
+class _Run:
+    """What one fit() works with: the pieces train_epoch needs, and the counters it moves."""
+    config: TrainConfig
+    data: MnistData
+    split: Split
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    order: torch.Generator
+    total_steps: int
+    every: int  # steps between batch events
+    history: History
+    callbacks: list
+    result: TrainResult
+    step: int = 0
+
+
+def _train_step(run: _Run, x: torch.Tensor, y: torch.Tensor) -> tuple[float, int]:
+    """One batch forward and backward; returns (loss, correct predictions)."""
+    config, model = run.config, run.model
+    logits = model(as_model_input(model, x))
+    loss = F.cross_entropy(logits, y)
+    if config.l1:
+        loss_to_minimise = loss + config.l1 * sum(p.abs().sum() for p in model.parameters() if p.dim() > 1)
+    else:
+        loss_to_minimise = loss
+    run.optimizer.zero_grad(set_to_none=True)
+    loss_to_minimise.backward()
+    run.optimizer.step()
+    if run.scheduler is not None:
+        run.scheduler.step()
+    return loss.item(), (logits.argmax(1) == y).sum().item()
+
+
+def _emit(run: _Run, hook: str, event) -> None:
+    getattr(run.history, hook)(event)
+    for cb in run.callbacks:
+        getattr(cb, hook)(event)
+
+
+def train_epoch(run: _Run, epoch: int, stop: threading.Event | None) -> tuple[str, str, _Window]:
+    """One pass over the training images. Returns (status, reason, the epoch's running totals);
+    status is "" when the epoch simply ended."""
+    run.model.train()
+    epoch_totals, window = _Window(), _Window()
+    for index in iterate_batches(len(run.split.train_index), run.config.batch_size, run.order):
+        if stop is not None and stop.is_set():
+            return "stopped", f"stopped by the user at step {run.step} (epoch {epoch}).", epoch_totals
+        if run.config.max_steps and run.step >= run.config.max_steps:
+            break
+        t0 = time.perf_counter()
+        rows = run.split.train_index[index]
+        y = run.data.train_labels[rows]
+        loss, correct = _train_step(run, run.data.train_x[rows], y)
+        run.step += 1
+        run.result.epochs_run = epoch  # counted once a batch ran: a stop between epochs starts none
+        run.result.train_seconds += time.perf_counter() - t0
+        if has_diverged(loss):
+            return "diverged", divergence_reason(run.config, run.step, loss), epoch_totals
+        epoch_totals.add(loss, correct, len(y))
+        window.add(loss, correct, len(y))
+        if run.step % run.every == 0 or run.step == run.total_steps:
+            now = time.perf_counter()
+            _emit(run, "on_batch_end", BatchEvent(
+                step=run.step, epoch=epoch, total_steps=run.total_steps, loss=window.mean_loss,
+                running_accuracy=window.accuracy, examples_per_second=window.seen / max(now - window.started, 1e-9)))
+            window = _Window()
+    return "", "", epoch_totals
+
+
+def _prepare(config: TrainConfig, data: MnistData, history: History, callbacks, log_every: int | None) -> _Run:
     split = make_split(data, config.val_fraction, config.subset, config.seed)
     n_train = len(split.train_index)
-    if config.batch_size > n_train:
-        raise ConfigError(f"The batch size {config.batch_size:,} is larger than the training set "
-                          f"({n_train:,} images): choose at most {n_train:,}.")
+    config.check_batch_size(n_train)
     model = create_model(config)
-    optimizer = _make_optimizer(model, config)
+    optimizer = make_optimizer(model, config)
     steps_per_epoch = batch_count(n_train, config.batch_size)
     total_steps = config.epochs * steps_per_epoch
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)
     scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps)
                  if config.schedule == "onecycle" else None)
-    order_gen = torch.Generator().manual_seed(config.seed + 1)
+    order = torch.Generator().manual_seed(config.seed + 1)
     torch.manual_seed(config.seed + 2)  # dropout masks
-    l1_weights = [p for p in model.parameters() if p.dim() > 1] if config.l1 else []
-    x_val, y_val = data.train_x[split.val_index], data.train_labels[split.val_index]
-
     result = TrainResult(model=model, config=config, status="completed", reason="",
                          parameters=count_parameters(model), train_size=n_train, data_source=data.source)
-    info = {"total_steps": total_steps, "epochs": config.epochs, "steps_per_epoch": steps_per_epoch,
-            "train_size": n_train, "val_size": len(split.val_index), "parameters": result.parameters,
-            "model": model}  # lets a callback evaluate the live model (e.g. bench/train_speed.py)
-    for cb in callbacks:
-        cb.on_train_start(info)
+    run = _Run(config, data, split, model, optimizer, scheduler, order, total_steps,
+               log_every or log_interval(config, total_steps), history, list(callbacks), result)
+    for cb in run.callbacks:
+        cb.set_model(model)
+    _emit(run, "on_train_start", {"total_steps": total_steps, "epochs": config.epochs,
+                                  "steps_per_epoch": steps_per_epoch, "train_size": n_train,
+                                  "val_size": len(split.val_index), "parameters": result.parameters})
+    return run
 
-    step, best_loss, best_state, stale = 0, math.inf, None, 0
+
+def fit(config: TrainConfig, data: MnistData, callbacks: list[Callback] | tuple = (),
+        stop: threading.Event | None = None, evaluate_test: bool = True,
+        history: History | None = None, log_every: int | None = None) -> TrainResult:
+    """Train a model as `config` says on `data`, reporting into `history` and to `callbacks`.
+
+    `stop` is checked before every batch: when it is set the run ends with
+    status "stopped" and keeps what it learned. The engine decides how often a
+    batch event is recorded (`history.log_interval`); `log_every` asks for another
+    interval (tests and benchmarks that count events). Returns a TrainResult.
+    """
+    start = time.perf_counter()
+    history = history if history is not None else History()
+    run = _prepare(config, data, history, callbacks, log_every)
+    result, model = run.result, run.model
+    x_val, y_val = data.train_x[run.split.val_index], data.train_labels[run.split.val_index]
+    early = EarlyStopping(config.early_stopping)
     status, reason = "completed", ""
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.perf_counter()
-        model.train()
-        sums = {"loss": 0.0, "correct": 0, "seen": 0}  # since epoch start
-        window = {"loss": 0.0, "correct": 0, "seen": 0, "t": time.perf_counter()}
-        for index in iterate_batches(n_train, config.batch_size, order_gen):
-            if stop is not None and stop.is_set():
-                status, reason = "stopped", f"stopped by the user at step {step} (epoch {epoch})."
-                break
-            if config.max_steps and step >= config.max_steps:
-                break
-            t0 = time.perf_counter()
-            rows = split.train_index[index]
-            x, y = _as_input(model, data.train_x[rows]), data.train_labels[rows]
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            objective = loss + config.l1 * sum(p.abs().sum() for p in l1_weights) if l1_weights else loss
-            optimizer.zero_grad(set_to_none=True)
-            objective.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            step += 1
-            result.epochs_run = epoch  # counted once a batch ran: a stop between epochs starts none
-            loss_value = loss.item()
-            result.train_seconds += time.perf_counter() - t0
-            if not math.isfinite(loss_value) or loss_value > EXPLODED_LOSS:
-                status, reason = "diverged", divergence_reason(config, step, loss_value)
-                break
-            correct = (logits.argmax(1) == y).sum().item()
-            for totals in (sums, window):
-                totals["loss"] += loss_value * len(y)
-                totals["correct"] += correct
-                totals["seen"] += len(y)
-            if step % log_every == 0 or step == total_steps:
-                now = time.perf_counter()
-                event = BatchEvent(step=step, epoch=epoch, total_steps=total_steps,
-                                   loss=window["loss"] / window["seen"],
-                                   running_accuracy=window["correct"] / window["seen"],
-                                   examples_per_second=window["seen"] / max(now - window["t"], 1e-9))
-                result.history["batches"].append(event.to_dict())
-                for cb in callbacks:
-                    cb.on_batch_end(event)
-                window = {"loss": 0.0, "correct": 0, "seen": 0, "t": now}
-        result.steps = step
+        status, reason, totals = train_epoch(run, epoch, stop)
+        result.steps = run.step
         if status == "diverged":
             break
-        # End of epoch (or of a stopped partial epoch): validate and report.
         val = evaluate(model, x_val, y_val)
         if val["loss"] is not None and not math.isfinite(val["loss"]):
             # The last step blew the weights up after its own loss was measured.
-            status, reason = "diverged", divergence_reason(config, step, val["loss"])
+            status, reason = "diverged", divergence_reason(config, run.step, val["loss"])
             break
-        train_loss = sums["loss"] / sums["seen"] if sums["seen"] else math.nan
-        train_acc = sums["correct"] / sums["seen"] if sums["seen"] else math.nan
-        event = EpochEvent(epoch=epoch, step=step, train_loss=train_loss, train_accuracy=train_acc,
-                           val_loss=val["loss"], val_accuracy=val["accuracy"],
-                           per_class_val_accuracy=val["per_class_accuracy"],
-                           seconds=time.perf_counter() - epoch_start)
-        if sums["seen"]:
-            result.history["epochs"].append(event.to_dict())
-            result.train_accuracy, result.val_accuracy = train_acc, val["accuracy"]
-            for cb in callbacks:
-                cb.on_epoch_end(event)
-        if status == "stopped" or (config.max_steps and step >= config.max_steps):
+        if totals.seen:
+            result.train_accuracy, result.val_accuracy = totals.accuracy, val["accuracy"]
+            _emit(run, "on_epoch_end", EpochEvent(
+                epoch=epoch, step=run.step, train_loss=totals.mean_loss, train_accuracy=totals.accuracy,
+                val_loss=val["loss"], val_accuracy=val["accuracy"], per_class_val_accuracy=val["per_class_accuracy"],
+                seconds=time.perf_counter() - epoch_start))
+        status = status or "completed"
+        if status == "stopped" or (config.max_steps and run.step >= config.max_steps):
             break
-        if config.early_stopping and val["loss"] is not None:
-            if val["loss"] < best_loss - 1e-6:
-                best_loss, stale = val["loss"], 0
-                best_state = (epoch, copy.deepcopy(model.state_dict()), val["accuracy"])
-            else:
-                stale += 1
-                if stale >= config.early_stopping:
-                    status = "early-stopped"
-                    reason = (f"early-stopped at epoch {epoch}: the validation loss has not improved for "
-                              f"{stale} epoch{'s' if stale > 1 else ''}, so the weights of epoch "
-                              f"{best_state[0]} (the best) were restored.")
-                    break
+        if early.should_stop(epoch, val["loss"], val["accuracy"], model):
+            status, reason = "early-stopped", early.reason(epoch)
+            result.best_epoch, state, result.val_accuracy = early.best
+            model.load_state_dict(state)
+            break
 
-    if status == "early-stopped" and best_state is not None:
-        result.best_epoch, state, result.val_accuracy = best_state
-        model.load_state_dict(state)
     if status == "completed":
-        reason = f"completed {result.epochs_run} epoch{'s' if result.epochs_run > 1 else ''} ({step} steps)."
+        reason = f"completed {result.epochs_run} epoch{'s' if result.epochs_run > 1 else ''} ({run.step} steps)."
     model.eval()
     if evaluate_test and status != "diverged":
         test = evaluate(model, data.test_x, data.test_labels)
         if test["loss"] is not None and not math.isfinite(test["loss"]):
-            status, reason = "diverged", divergence_reason(config, step, test["loss"])  # no validation set caught it
+            status, reason = "diverged", divergence_reason(config, run.step, test["loss"])  # no validation set caught it
         else:
             result.test_accuracy, result.test_loss = test["accuracy"], test["loss"]
             result.test_probabilities = test["probabilities"].numpy().astype(np.float32)
     result.status, result.reason = status, reason
+    result.history = history.to_dict()
     result.total_seconds = time.perf_counter() - start
-    for cb in callbacks:
-        cb.on_train_end(result)
+    _emit(run, "on_train_end", result)
     return result

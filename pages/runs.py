@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from mnist_core.data import batch_count
-from mnist_core.chart_rows import curve_rows, history_to_csv
+from mnist_core.chart_rows import curve_rows
+from mnist_core.history import history_to_csv
 from mnist_core.runs import RunStoreError
 from ui.charts.training import runs_overlay_spec
 from ui.live_training import outcome_sentence

@@ -1,15 +1,10 @@
-"""Tests of mnist_core.chart_rows: chart rows, downsampling, ETA, durations and the CSV export.
+"""Tests of mnist_core.chart_rows: chart rows and downsampling.
 
 (Its >>> examples run too: pytest.ini has --doctest-modules.)
 """
-import csv
-import io
 import math
 
-from mnist_core.data import batch_count
-from mnist_core.chart_rows import (CSV_COLUMNS, curve_rows, downsample, exploded_loss, first_learned,
-                                   history_csv_rows, history_to_csv, per_class_rows)
-from mnist_core.durations import eta_seconds, format_duration
+from mnist_core.chart_rows import curve_rows, downsample, exploded_loss, first_learned, per_class_rows
 
 
 def _history(n_batches=50, epochs=2, spe=25):
@@ -64,33 +59,6 @@ def test_per_class_rows_and_first_learned():
             if d not in expected and 0.5 + 0.04 * d + 0.05 * e >= 0.9 - 1e-12:
                 expected[d] = e
     assert dict(first_learned(h["epochs"], 0.9)) == expected
-
-
-def test_steps_eta_and_duration():
-    assert batch_count(54_000, 128) == math.ceil(54_000 / 128)
-    assert batch_count(54_001, 1000) == 54  # a left-over of one image joins the last batch, as in training
-    assert batch_count(100, 1000) == 1
-    assert eta_seconds(0, 100, 5.0) is None
-    assert eta_seconds(50, 100, 5.0) == 5.0
-    assert eta_seconds(100, 100, 5.0) == 0.0
-    assert format_duration(None) == "–" and format_duration(59.4) == "59 s"
-
-
-def test_csv_has_one_row_per_event_in_step_order_and_parses_back():
-    h = _history()
-    text = history_to_csv(h)
-    parsed = list(csv.DictReader(io.StringIO(text)))
-    assert list(parsed[0]) == CSV_COLUMNS
-    assert len(parsed) == len(h["batches"]) + len(h["epochs"])
-    steps = [int(r["step"]) for r in parsed]
-    assert steps == sorted(steps)
-    epoch_rows = [r for r in parsed if r["event"] == "epoch"]
-    assert [float(r["val_accuracy"]) for r in epoch_rows] == [0.8, 0.9]
-    assert float(epoch_rows[0]["val_accuracy_digit_9"]) == h["epochs"][0]["per_class_val_accuracy"][9]
-    # The epoch row comes right after the batch row of the same step.
-    at_25 = [r["event"] for r in parsed if r["step"] == "25"]
-    assert at_25 == ["batch", "epoch"]
-    assert history_csv_rows({"batches": [], "epochs": []}) == []
 
 
 def test_exploded_loss_flags_only_losses_far_above_guessing():

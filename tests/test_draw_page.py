@@ -21,7 +21,8 @@ from streamlit.testing.v1 import AppTest
 from digit_strokes import as_canvas_rgba, render_digit
 from mnist_core.config import TrainConfig
 from mnist_core.handwriting import HandwritingStore, as_uint8_image
-from mnist_core.preprocess import predict_digit, to_mnist
+from mnist_core.predict import predict_digit
+from mnist_core.preprocess import to_mnist
 from mnist_core.runs import RunStore
 from mnist_core.train import fit
 

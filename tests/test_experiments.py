@@ -1,5 +1,6 @@
 """Unit tests of mnist_core.experiments on tiny synthetic data: definitions, parsing, runner, CLI."""
 import csv
+import dataclasses
 import io
 import json
 import threading
@@ -24,7 +25,7 @@ class InitialWeights(Callback):
         self.states = []
 
     def on_train_start(self, info):
-        self.states.append({k: v.detach().clone() for k, v in info["model"].state_dict().items()})
+        self.states.append({k: v.detach().clone() for k, v in self.model.state_dict().items()})
 
 
 # --- the ready-made studies ------------------------------------------------------
@@ -191,7 +192,7 @@ def test_another_seed_gives_other_initial_weights(synthetic):
 def test_stop_before_the_start_runs_nothing(synthetic):
     stop = threading.Event()
     stop.set()
-    progress = ex.ExperimentProgress()
+    progress = ex.StudyProgress()
     rows = ex.run_experiment(ex.custom_study("lr", [0.1, 0.01], TINY), synthetic, stop=stop, progress=progress)
     assert rows == []
     assert progress.snapshot()["cancelled"] and progress.snapshot()["finished"]
@@ -200,7 +201,7 @@ def test_stop_before_the_start_runs_nothing(synthetic):
 def test_stop_during_a_run_ends_it_and_starts_no_other(synthetic):
     stop = threading.Event()
 
-    class StopAfterFirstBatch(ex.ExperimentProgress):
+    class StopAfterFirstBatch(ex.StudyProgress):
         def on_batch_end(self, event):
             super().on_batch_end(event)
             stop.set()
@@ -217,7 +218,7 @@ def test_stop_during_a_run_ends_it_and_starts_no_other(synthetic):
 def test_progress_fraction_grows_and_eta_falls_to_zero(synthetic):
     fractions = []
 
-    class Watch(ex.ExperimentProgress):
+    class Watch(ex.StudyProgress):
         def on_batch_end(self, event):
             super().on_batch_end(event)
             fractions.append(self.snapshot()["fraction"])
@@ -243,7 +244,7 @@ def test_softmax_rows_keep_their_templates(synthetic):
 
 def test_tracked_test_loss_has_one_value_per_epoch(synthetic):
     study = ex.custom_study("l2", [0.0], TINY.replace(epochs=3))
-    study = ex.dataclasses.replace(study, track_test_loss=True)
+    study = dataclasses.replace(study, track_test_loss=True)
     row, = ex.run_experiment(study, synthetic)
     assert len(row.test_loss_curve) == 3 and all(v > 0 for v in row.test_loss_curve)
 

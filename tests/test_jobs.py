@@ -1,7 +1,9 @@
-"""Tests of mnist_core.jobs: the first-come queue, stopping and cancelling, crashes, and owners.
+"""Tests of mnist_core.jobs: the first-come queue, stopping and cancelling, crashes, owners, specs.
 
-Work functions here block on events the test controls, so nothing depends on timing:
+Gated jobs here block on events the test controls, so nothing depends on timing:
 `wait_until` only polls (with a generous limit) for a state the test knows will come.
+A gated job is a plain JobSpec whose name picks its Gate; the test gives the manager
+a runner for it, as the app gives it the training and study runners.
 """
 import threading
 import time
@@ -12,7 +14,8 @@ from torch import nn
 
 import mnist_core.runs as runs_module
 from mnist_core.config import TrainConfig
-from mnist_core.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, JobError, JobManager
+from mnist_core.jobs import (CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, STUDY, TRAIN, JobError, JobManager,
+                             JobSpec)
 from mnist_core.models import MODEL_REGISTRY
 from mnist_core.runs import RunStore
 
@@ -34,13 +37,8 @@ def store(tmp_path):
     return RunStore(tmp_path / "runs")
 
 
-@pytest.fixture
-def manager(store):
-    return JobManager(store, slots=1)
-
-
 class Gate:
-    """A work function that records when it runs and waits until the test opens it."""
+    """A job's work that records when it runs and waits until the test opens it."""
 
     def __init__(self, name, log):
         self.name, self.log = name, log
@@ -52,36 +50,68 @@ class Gate:
         return self.name
 
 
-def test_jobs_wait_their_turn_first_come_first_served(manager):
+class Gates:
+    """The runner of gated jobs: the spec's name says which Gate runs."""
+
+    def __init__(self):
+        self.by_name = {}
+
+    def __call__(self, job, data, store):
+        return self.by_name[job.spec.name](job)
+
+
+@pytest.fixture
+def gates():
+    return Gates()
+
+
+@pytest.fixture
+def manager(store, gates):
+    """One slot; real training jobs, and gated jobs of kinds "train" (by name) and "gate"."""
+    manager = JobManager(store, slots=1)
+    real_training = manager.runners[TRAIN]
+
+    def train_or_gate(job, data, store):
+        return gates(job, data, store) if job.spec.config is None else real_training(job, data, store)
+    manager.runners.update({TRAIN: train_or_gate, "gate": gates})
+    return manager
+
+
+def submit_gate(manager, gates, owner, work, label, kind=TRAIN):
+    gates.by_name[label] = work
+    return manager.submit(JobSpec(kind=kind, owner=owner, name=label))
+
+
+def test_jobs_wait_their_turn_first_come_first_served(manager, gates):
     log = []
-    gates = {name: Gate(name, log) for name in "abc"}
-    a = manager.submit("alice", gates["a"], label="a")
+    gate = {name: Gate(name, log) for name in "abc"}
+    a = submit_gate(manager, gates, "alice", gate["a"], label="a")
     wait_until(lambda: a.state == RUNNING)
-    b = manager.submit("bob", gates["b"], label="b")
-    c = manager.submit("carol", gates["c"], label="c")
+    b = submit_gate(manager, gates, "bob", gate["b"], label="b")
+    c = submit_gate(manager, gates, "carol", gate["c"], label="c")
     assert (b.state, c.state) == (QUEUED, QUEUED)
     assert manager.queue_position(a) is None
     assert (manager.queue_position(b), manager.queue_position(c)) == (1, 2)
     assert manager.stats() == {"running": 1, "waiting": 2, "slots": 1, "jobs": 3}
 
-    gates["a"].opened.set()
+    gate["a"].opened.set()
     wait_until(lambda: b.state == RUNNING)
     assert a.state == FINISHED and a.result == "a"
     assert c.state == QUEUED and manager.queue_position(c) == 1
-    gates["b"].opened.set()
-    gates["c"].opened.set()
+    gate["b"].opened.set()
+    gate["c"].opened.set()
     wait_done(c)
     assert log == ["a", "b", "c"]
     assert [j.state for j in (a, b, c)] == [FINISHED] * 3
     assert manager.stats()["running"] == 0 and manager.stats()["waiting"] == 0
 
 
-def test_stopping_a_queued_job_cancels_it_without_running_it(manager):
+def test_stopping_a_queued_job_cancels_it_without_running_it(manager, gates):
     log = []
     first, second = Gate("first", log), Gate("second", log)
-    running = manager.submit("alice", first, label="first")
+    running = submit_gate(manager, gates, "alice", first, label="first")
     wait_until(lambda: running.state == RUNNING)
-    queued = manager.submit("bob", second, label="second")
+    queued = submit_gate(manager, gates, "bob", second, label="second")
     assert manager.stop("bob", queued.job_id) is queued
     wait_done(queued)
     assert queued.state == CANCELLED and manager.queue_position(queued) is None
@@ -92,8 +122,7 @@ def test_stopping_a_queued_job_cancels_it_without_running_it(manager):
 
 def test_stopping_a_running_training_job_ends_it_as_stopped_and_saves_the_run(manager, store, synthetic):
     config = TrainConfig(arch="mlp", hidden=(32,), epochs=200, batch_size=10, schedule="constant")
-    job = manager.submit_training(config, synthetic, owner="alice", name="to be stopped",
-                                  fit_kwargs={"log_every": 1})
+    job = manager.submit_training(config, synthetic, owner="alice", name="to be stopped")
     wait_until(lambda: len(job.progress.snapshot()["batches"]) >= 3)
     manager.stop("alice", job.job_id)
     wait_done(job)
@@ -157,18 +186,18 @@ def test_a_config_error_inside_a_job_fails_it_with_the_sentence(manager, synthet
     assert job.error == "The batch size 1,000 is larger than the training set (450 images): choose at most 450."
 
 
-def test_one_active_job_per_owner_and_kind(manager):
+def test_one_active_job_per_owner_and_kind(manager, gates):
     gate = Gate("train", [])
-    first = manager.submit("alice", gate, label="my MLP", kind="train")
+    first = submit_gate(manager, gates, "alice", gate, label="my MLP", kind=TRAIN)
     with pytest.raises(JobError) as caught:
-        manager.submit("alice", Gate("again", []), label="another", kind="train")
+        submit_gate(manager, gates, "alice", Gate("again", []), label="another", kind=TRAIN)
     assert str(caught.value).startswith("“my MLP” is still ")
     assert "stop it or wait for it before starting another" in str(caught.value)
     # Another kind, or another person, may still start.
-    experiment = manager.submit("alice", Gate("exp", []), label="sweep", kind="experiment")
-    other = manager.submit("bob", Gate("bob", []), label="bob's", kind="train")
-    assert manager.active_job("alice", kind="train") is first
-    assert manager.active_job("alice", kind="experiment") is experiment
+    experiment = submit_gate(manager, gates, "alice", Gate("exp", []), label="sweep", kind="gate")
+    other = submit_gate(manager, gates, "bob", Gate("bob", []), label="bob's", kind=TRAIN)
+    assert manager.active_job("alice", kind=TRAIN) is first
+    assert manager.active_job("alice", kind="gate") is experiment
     for job in (first, experiment, other):
         job.stop()
     gate.opened.set()
@@ -176,15 +205,15 @@ def test_one_active_job_per_owner_and_kind(manager):
     wait_done(experiment)
     wait_done(other)
     # Once the first has finished, a new one is welcome.
-    again = manager.submit("alice", lambda job: "done", label="next", kind="train")
+    again = submit_gate(manager, gates, "alice", lambda job: "done", label="next", kind=TRAIN)
     wait_done(again)
     assert again.state == FINISHED and again.result == "done"
-    assert manager.latest_job("alice", kind="train") is again
+    assert manager.latest_job("alice", kind=TRAIN) is again
 
 
-def test_nobody_can_see_or_stop_someone_elses_job(manager):
+def test_nobody_can_see_or_stop_someone_elses_job(manager, gates):
     gate = Gate("alice's", [])
-    job = manager.submit("alice", gate, label="alice's")
+    job = submit_gate(manager, gates, "alice", gate, label="alice's")
     with pytest.raises(JobError, match="does not exist or belongs to someone else"):
         manager.get("mallory", job.job_id)
     with pytest.raises(JobError, match="does not exist or belongs to someone else"):
@@ -199,6 +228,38 @@ def test_nobody_can_see_or_stop_someone_elses_job(manager):
     assert job.state == FINISHED
 
 
-def test_a_job_needs_an_owner(manager):
+def test_a_job_needs_an_owner(manager, gates):
     with pytest.raises(JobError, match="no identity yet"):
-        manager.submit("", lambda job: None, label="anonymous")
+        submit_gate(manager, gates, "", lambda job: None, label="anonymous")
+
+
+def test_a_job_spec_is_plain_data_that_survives_json(synthetic):
+    import json
+
+    spec = JobSpec(kind=TRAIN, owner="alice", config=TrainConfig(arch="mlp", hidden=(32,), epochs=2), name="mine")
+    again = JobSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert again == spec and again.config.hidden == (32,)
+    study = JobSpec(kind=STUDY, owner="bob", study="lr-sweep", seeds=(0, 1), options={"subset": 10})
+    assert JobSpec.from_dict(json.loads(json.dumps(study.to_dict()))) == study
+    assert study.label == "Learning-rate sweep"
+
+
+def test_a_study_job_saves_each_run_and_reports_rows(manager, store, synthetic):
+    base = TrainConfig(arch="mlp", hidden=(16,), optimizer="sgd", schedule="constant", lr=0.1, batch_size=20,
+                       epochs=1, subset=10)
+    job = manager.submit_study("custom", synthetic, owner="alice",
+                               options={"knob": "lr", "values": [0.1, 0.01], "base": base.to_dict()})
+    wait_done(job)
+    assert job.state == FINISHED and job.kind == STUDY and [r.label for r in job.result] == ["lr 0.1", "lr 0.01"]
+    snapshot = job.progress.snapshot()
+    assert snapshot["finished"] and snapshot["done"] == 2 and len(snapshot["rows"]) == 2
+    saved = store.list(owner="alice")
+    assert len(saved) == 2 and {r.extra["experiment"] for r in saved} == {"custom"}
+    assert all(row.run_id for row in job.result)
+
+
+def test_a_bad_study_is_refused_at_submit(manager, synthetic):
+    from mnist_core.config import ConfigError
+
+    with pytest.raises(ConfigError, match="Unknown experiment"):
+        manager.submit_study("no-such-study", synthetic, owner="alice")

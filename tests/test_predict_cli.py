@@ -18,7 +18,8 @@ from digit_strokes import as_canvas_rgba, render_digit
 from mnist_core.cli import main
 from mnist_core.config import TrainConfig
 from mnist_core.predict import ablation_toggles, read_drawing
-from mnist_core.preprocess import PreprocessError, predict_digit
+from mnist_core.predict import predict_digit
+from mnist_core.preprocess import PreprocessError
 from mnist_core.runs import RunStore
 from mnist_core.train import fit
 

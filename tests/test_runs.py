@@ -16,7 +16,8 @@ from mnist_core.config import TrainConfig
 from mnist_core.models import MLP
 from mnist_core.runs import (RUN_ID_PATTERN, RUNS_ENV, RunStore, RunStoreError, clean_run_name, open_run_folder,
                              resolve_runs_dir)
-from mnist_core.train import fit, predict_probabilities
+from mnist_core.predict import predict_probabilities
+from mnist_core.train import fit
 
 FOLDER_NAME = re.compile(r"^20\d{6}-\d{6}-softmax-[0-9a-f]{6}$")
 
