@@ -164,3 +164,34 @@ def class_caps(room, code: str | None) -> Caps:
 def set_class_caps(room, code: str | None, caps: Caps) -> Caps:
     room.set_class_setting(code, "caps", caps.validate().to_json())
     return caps
+
+
+class ClassroomPolicy:
+    """The caps of each student's class, as the job queue and the run store ask for them.
+
+    A quick-start user (a URL token, no name) gets the default class's caps.
+    """
+
+    def __init__(self, room, store):
+        self.room, self.store = room, store
+
+    def caps_for(self, owner: str) -> Caps:
+        student = self.room.student_by_owner(owner)
+        return class_caps(self.room, student.class_code if student else None)
+
+    def admit(self, spec, active_of_kind: int, waiting: int, slots: int) -> None:
+        """CapError unless the job fits its owner's caps and the server's queue (JobManager.submit asks)."""
+        caps = self.caps_for(spec.owner)
+        check_active(active_of_kind, spec.kind, caps)
+        check_queue(waiting, slots, caps)
+        if spec.config is not None:
+            check_config(spec.config, caps)
+            check_space(self.store, spec.owner, run_bytes(spec.config), caps)
+
+    def space_check(self, owner: str, needed: int) -> None:
+        """RunStore.space_check: RunStoreError if the run would not fit the disk reserve or the quota."""
+        from .runs import RunStoreError
+        try:
+            check_space(self.store, owner, needed, self.caps_for(owner))
+        except CapError as error:
+            raise RunStoreError(str(error)) from None

@@ -81,8 +81,12 @@ def clean_run_name(text: str) -> str:
     >>> clean_run_name("  my   <b>best</b>/run\\n ")
     'my <b>best</b>/run'
     """
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in str(text))
+    raw = str(text)
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in raw)
     text = " ".join(text.split())[:MAX_NAME_LENGTH]
+    if not text and any(unicodedata.category(ch) == "Cf" for ch in raw):
+        raise RunStoreError("A run name cannot be only invisible characters (such as zero-width spaces): "
+                            "type a name, or leave it empty for the default.")
     if not text:
         raise RunStoreError("A run name cannot be empty.")
     return text
@@ -208,6 +212,9 @@ class RunStore:
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = resolve_runs_dir(root)
         self.problems: list[str] = []  # unreadable run folders seen by the last list()
+        # Called as space_check(owner, bytes_needed) before a save; raises RunStoreError to refuse it
+        # (the app sets it to the class's disk caps, see caps.ClassroomPolicy; the CLI sets none).
+        self.space_check = None
         self.remove_leftovers()
 
     def remove_leftovers(self, min_age: float = LEFTOVER_AGE_SECONDS) -> list[str]:
@@ -252,6 +259,12 @@ class RunStore:
         metrics = result.summary()
         if result.test_probabilities is not None and test_labels is not None:
             metrics["test"] = classification_summary(test_labels, result.test_probabilities)
+        if self.space_check is not None:
+            # Weights, test predictions and a margin for the JSON: checked before a byte is written.
+            needed = (sum(t.numel() * t.element_size() for t in result.model.state_dict().values())
+                      + (result.test_probabilities.size * 4 if result.test_probabilities is not None else 0)
+                      + 2_000_000)
+            self.space_check(owner, needed)
         temporary = self.root / f".tmp-{run_id}"
         try:
             self.root.mkdir(parents=True, exist_ok=True)
