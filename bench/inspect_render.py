@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO_ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from mnist_core import inspection  # noqa: E402
+from mnist_core import inspection, pictures, tables  # noqa: E402
 from mnist_core.config import TrainConfig  # noqa: E402
 from mnist_core.data import load_mnist, resolve_data_dir  # noqa: E402
 from mnist_core.metrics import (confusion_matrix, describe_confusions, misclassified, per_class_accuracy,  # noqa: E402
@@ -90,13 +90,13 @@ def view_timings(images: np.ndarray, labels: np.ndarray, probabilities: np.ndarr
         top = top_confusions(cm, k=12)[0]
         cell = inspection.cell_examples(labels, probabilities, top["true"], top["predicted"])
         for t, p in ((top["true"], top["predicted"]), (top["true"], top["true"]), (top["predicted"],) * 2):
-            inspection.digit_png(inspection.average_image(images, inspection.cell_examples(labels, probabilities, t, p).index), 5)
+            pictures.digit_png(inspection.average_image(images, inspection.cell_examples(labels, probabilities, t, p).index), 5)
         return tiles_html(images, cell, 0, min(40, len(cell)))
 
     def per_class_view():
         cm = confusion_matrix(labels, probabilities.argmax(1))
         accuracy = per_class_accuracy(cm)
-        inspection.class_table_rows(precision_recall_f1(cm), accuracy)
+        tables.class_table_rows(precision_recall_f1(cm), accuracy)
         charts.per_class_bar_chart(accuracy).to_dict()
         charts.per_class_history_chart(epochs).to_dict()
         other = per_class_accuracy(confusion_matrix(labels, np.roll(probabilities, 1, axis=0).argmax(1)))
@@ -105,27 +105,27 @@ def view_timings(images: np.ndarray, labels: np.ndarray, probabilities: np.ndarr
     def softmax_templates_view(rows=3):
         for _ in range(rows):  # the run and two runs with other L2
             templates = inspection.softmax_templates(models["softmax"])
-            limit = inspection.symmetric_limit(templates)
-            [inspection.png_bytes(inspection.diverging_rgb(t, limit)) for t in templates]
+            limit = pictures.symmetric_limit(templates)
+            [pictures.png_bytes(pictures.diverging_rgb(t, limit)) for t in templates]
             inspection.roughness(templates)
 
     def mlp_units_view(count=64):
         units = inspection.first_layer_units(models["mlp"])
         chosen = inspection.strongest_units(units)[:count]
-        inspection.png_bytes(inspection.tile_grid([inspection.diverging_rgb(units[i], inspection.symmetric_limit(units[i])) for i in chosen],
+        pictures.png_bytes(pictures.tile_grid([pictures.diverging_rgb(units[i], pictures.symmetric_limit(units[i])) for i in chosen],
                                       columns=16, scale=2, gap=4))
 
     def cnn_filters_view():
         filters = inspection.conv_filters(models["cnn"])
-        limit = inspection.symmetric_limit(filters, 1.0)
-        [inspection.png_bytes(inspection.diverging_rgb(f, limit)) for f in filters]
+        limit = pictures.symmetric_limit(filters, 1.0)
+        [pictures.png_bytes(pictures.diverging_rgb(f, limit)) for f in filters]
 
     def activations_view(arch):
         def view():
             for activation in inspection.layer_activations(models[arch], x):
                 if activation.is_feature_map:
                     maps = activation.values
-                    inspection.png_bytes(inspection.tile_grid([inspection.grey_rgb(m, float(maps.max()) or 1.0) for m in maps],
+                    pictures.png_bytes(pictures.tile_grid([pictures.grey_rgb(m, float(maps.max()) or 1.0) for m in maps],
                                                   columns=16, scale=max(1, 84 // maps.shape[-1]), gap=4))
                 else:
                     charts.activation_chart(activation).to_dict()
@@ -137,12 +137,12 @@ def view_timings(images: np.ndarray, labels: np.ndarray, probabilities: np.ndarr
     return {
         "Mistakes: find, filter, one page of 40 tiles": timed(mistakes_view),
         "Mistakes: contact sheet PNG (500 tiles, on click)": timed(
-            lambda: inspection.png_bytes(inspection.contact_sheet(images, misclassified(labels, probabilities), max_tiles=500)),
+            lambda: pictures.png_bytes(pictures.contact_sheet(images, misclassified(labels, probabilities), max_tiles=500)),
             repeats=3),
         "Confusion: heatmap + sentence + one cell (examples, 3 averages)": timed(confusion_view),
         "Confusion: PNG + CSV export (on click)": timed(lambda: (
-            inspection.png_bytes(inspection.confusion_matrix_picture(confusion_matrix(labels, probabilities.argmax(1)))),
-            inspection.confusion_matrix_csv(confusion_matrix(labels, probabilities.argmax(1))))),
+            pictures.png_bytes(pictures.confusion_matrix_picture(confusion_matrix(labels, probabilities.argmax(1)))),
+            tables.confusion_matrix_csv(confusion_matrix(labels, probabilities.argmax(1))))),
         "Per-class: bars, table, 20-epoch history, comparison": timed(per_class_view),
         "Weights: softmax templates, 3 runs": timed(softmax_templates_view),
         "Weights: MLP units, 64": timed(mlp_units_view),

@@ -7,8 +7,11 @@ permutation. That is ~0.1 s of overhead per epoch instead of 6-8 s.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -128,10 +131,7 @@ def missing_files(data_dir: str | os.PathLike | None = None) -> list[str]:
 
 def _fetch(raw: Path, archive: str, md5: str) -> None:
     """One MNIST archive from the first torchvision mirror that answers, unpacked into `raw`."""
-    import contextlib
-    import io
-
-    from torchvision.datasets import MNIST
+    from torchvision.datasets import MNIST  # heavy: torchvision, only for the download
     from torchvision.datasets import utils as download_utils
 
     raw.mkdir(parents=True, exist_ok=True)
@@ -153,9 +153,7 @@ def download_mnist(root: Path, progress: Callable[[str], None] | None = None) ->
 
     Files already present are kept. Raises DataError (with how to fix it) when offline.
     """
-    import sys
-
-    from torchvision.datasets import MNIST
+    from torchvision.datasets import MNIST  # heavy: torchvision, only for the download
 
     say = progress or (lambda text: print(text, file=sys.stderr))
     raw = Path(root) / "MNIST" / "raw"
@@ -202,7 +200,7 @@ def load_sklearn_digits() -> MnistData:
     They are placed like MNIST digits (a 20x20 box centred in 28x28) so that a
     model trained on them also reads canvas drawings. 80% train, 20% test.
     """
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # heavy: scikit-learn, only for the offline stand-in
 
     digits = load_digits()
     images = torch.from_numpy(digits.images.astype(np.float32) / 16.0).unsqueeze(1)  # (N,1,8,8)

@@ -30,6 +30,7 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from .data import IMAGE_SIZE, NUM_CLASSES, normalize
 from .metrics import accuracy, confusion_matrix, per_class_accuracy
+from .predict import predict_probabilities
 
 HANDWRITING_FOLDER = "handwriting"  # inside the run store's root
 EXAMPLE_ID_PATTERN = re.compile(r"^[0-9]-\d{8}-\d{6}-[0-9a-f]{6}$")
@@ -214,8 +215,6 @@ def evaluate_examples(model: torch.nn.Module, examples: list[HandwritingExample]
     >>> report.count, report.support[1], report.per_digit_accuracy[0]
     (1, 1, None)
     """
-    from .predict import predict_probabilities  # predict imports torch; this module stays light
-
     labels = np.array([e.label for e in examples], dtype=np.int64)
     if not examples:
         return HandwritingReport(0, None, [None] * NUM_CLASSES, [0] * NUM_CLASSES,

@@ -5,7 +5,9 @@ exactly those test images and their average image.
 """
 import streamlit as st
 
-from mnist_core.inspection import average_image, cell_examples, digit_png
+from mnist_core.inspection import average_image, cell_examples
+
+from mnist_core.pictures import digit_png
 from mnist_core.metrics import describe_confusions, misclassified, top_confusions
 from ui.image_grid import paged_gallery, show_picture
 from ui.charts.inspection import CELL_SELECTION, confusion_heatmap

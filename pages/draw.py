@@ -7,7 +7,8 @@ drawings are saved into the class's own handwriting test set, scored below.
 """
 import streamlit as st
 
-from ui.draw_views import default_model_panel, drawing_area, handwriting_report
+from ui.class_handwriting import handwriting_report
+from ui.draw_views import default_model_panel, drawing_area
 from ui.run_picker import load_run, pick_run
 
 st.title("Draw a digit")

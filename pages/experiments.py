@@ -2,7 +2,7 @@
 
 The page reads the study choice, shows what to expect, queues the study as a
 background job and draws its results; the studies themselves live in
-mnist_core/experiments.py and the drawing in ui/experiment_views.py.
+mnist_core/experiments/ and the drawing in ui/experiment_views.py.
 """
 import streamlit as st
 
@@ -14,11 +14,11 @@ st.caption("Change one knob, keep everything else fixed, and compare. Every run 
            "from the same initial weights and sees the training images in the same order.")
 
 data = data_or_stop()
-study = choose_study()
+study, options = choose_study()
 seeds = 3 if st.session_state.get("experiment_three_seeds") else 1
 if study is not None:
     draw_study_intro(study, seeds)
-start_controls(study, data)
+start_controls(study, options, data)
 
 st.divider()
 results_view()

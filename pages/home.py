@@ -3,6 +3,7 @@ import numpy as np
 import streamlit as st
 
 from ui.charts.dataset import class_counts_chart
+from ui.page_links import TRAIN_PAGE
 from ui.session import data_or_stop, user_params
 
 SAMPLES_PER_DIGIT = 12
@@ -33,7 +34,7 @@ st.markdown(
     "- **Change one setting at a time** (learning rate, batch size, depth, regularisation) and compare the runs.\n"
     "- **Look inside**: the digits it gets wrong, which digits it confuses, and what its weights look like.\n"
     "- **Draw a digit** and see what your network reads.")
-st.page_link("pages/train.py", label="Start on the Train page", icon=":material/arrow_forward:",
+st.page_link(TRAIN_PAGE, label="Start on the Train page", icon=":material/arrow_forward:",
              query_params=user_params())
 
 data = data_or_stop()

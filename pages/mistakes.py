@@ -5,7 +5,7 @@ gallery pages 40 tiles at a time, so a model with 1,000 errors stays fast.
 """
 import streamlit as st
 
-from mnist_core.inspection import contact_sheet, png_bytes
+from mnist_core.pictures import contact_sheet, png_bytes
 from mnist_core.metrics import misclassified
 from ui.image_grid import paged_gallery
 from ui.inspect_views import inspected_run

@@ -62,7 +62,7 @@ class Case:
     args: tuple = ()  # what the scenario needs (the CLI's arguments, widget values, ...)
     exit_code: int = 2  # cli: the exit status
     pattern: bool = False  # the message is a regular expression
-    needs_mnist: bool = False  # reads real MNIST (skipped when it is not available)
+    needs_mnist: bool = False  # reads real MNIST: the case is marked integration
 
 
 CASES = [
@@ -87,7 +87,7 @@ CASES = [
 
     # --- batch size, epochs, dropout, hidden sizes ------------------------------------------------
     Case("page-batch-larger-than-training-set", "batch", "page", "Training images 200, batch size 256",
-         "The batch size 256 is larger than the training set (200 images): choose a batch of at most 200.",
+         "The batch size 256 is larger than the training set (200 images): choose at most 200.",
          "page_sidebar", (("select_slider", "cfg_subset", "200"), ("select_slider", "cfg_batch_size", 256)),
          needs_mnist=True),
     Case("cli-batch-larger-than-training-set", "batch", "cli", "train --subset 2 --batch-size 64",

@@ -1,28 +1,31 @@
 """Shared fixtures: tiny synthetic data for unit tests, real MNIST for integration tests.
 
 Real MNIST is read from $MNIST_DATA_DIR (CI sets it to ../shared/mnist), falling back
-to ../shared/mnist beside the repository. Torch uses one thread so tests running
-beside the app or other jobs do not oversubscribe the two cores.
-"""
-import os
-from pathlib import Path
+to ../shared/mnist beside the repository. Tests marked `integration` need it: without it
+they are skipped, and under CI=true they fail (see preconditions.py). Torch uses one
+thread so tests running beside the app or other jobs do not oversubscribe the two cores.
 
+The fast suite is `bash test.sh -m "not integration and not e2e"`.
+"""
 import pytest
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MNIST_DIR = REPO_ROOT.parent / "shared" / "mnist"
+from preconditions import have_mnist, mnist_data_dir, require
 
 torch.set_num_threads(1)
+# Read once, before any test points MNIST_DATA_DIR at an empty folder of its own.
+HAVE_MNIST = have_mnist()
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "integration: trains or evaluates on real MNIST")
+    config.addinivalue_line("markers", "integration: trains or evaluates on real MNIST (needs it; see preconditions.py)")
     config.addinivalue_line("markers", "e2e: drives the real app in headless Chromium")
 
 
-def mnist_data_dir() -> Path:
-    return Path(os.environ.get("MNIST_DATA_DIR") or DEFAULT_MNIST_DIR)
+def pytest_runtest_setup(item):
+    # Runs before the test's fixtures, so a test that moves MNIST_DATA_DIR is judged by the real one.
+    if item.get_closest_marker("integration"):
+        require(HAVE_MNIST, "real MNIST is not available (set MNIST_DATA_DIR)")
 
 
 @pytest.fixture(scope="session")

@@ -28,9 +28,7 @@ def mnist_data_dir() -> Path:
 APP = str(REPO_ROOT / "app.py")
 ALL_PAGES = sorted(p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "pages").glob("*.py"))
 
-pytestmark = [pytest.mark.skipif(not (mnist_data_dir() / "MNIST" / "raw").is_dir(),
-                                 reason="real MNIST is not available (set MNIST_DATA_DIR)"),
-              pytest.mark.usefixtures("router_mode")]
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("router_mode")]  # needs real MNIST: conftest.py
 
 
 def open_app(page: str | None = None, user: str | None = None) -> AppTest:

@@ -3,6 +3,7 @@
 Broken MNIST folders are built in tmp_path: files with the official names and
 sizes (sparse, so they cost no disk) whose headers are right or deliberately wrong.
 """
+import math
 import os
 import socket
 import time
@@ -12,7 +13,7 @@ import torch
 
 from mnist_core.config import ConfigError
 from mnist_core.data import (DATA_DIR_ENV, DEFAULT_DATA_DIR, MNIST_FILES, MNIST_MEAN, MNIST_STD, DataError,
-                             iterate_batches, load_mnist, load_sklearn_digits, make_split, make_synthetic,
+                             batch_count, iterate_batches, load_mnist, load_sklearn_digits, make_split, make_synthetic,
                              normalize, resolve_data_dir, verify_files)
 
 
@@ -208,3 +209,10 @@ def test_a_small_leftover_joins_the_last_batch_instead_of_a_batch_of_one():
     batches = list(iterate_batches(1001, 100, torch.Generator().manual_seed(0)))
     assert [len(b) for b in batches] == [100] * 9 + [101]
     assert sorted(torch.cat(batches).tolist()) == list(range(1001))
+
+
+def test_batch_count_counts_the_batches_iterate_batches_makes():
+    assert batch_count(54_000, 128) == math.ceil(54_000 / 128)
+    assert batch_count(54_001, 1000) == 54  # a left-over of one image joins the last batch, as in training
+    assert batch_count(100, 1000) == 1
+    assert batch_count(1001, 100) == len(list(iterate_batches(1001, 100, torch.Generator().manual_seed(0))))

@@ -26,6 +26,9 @@ from mnist_core.preprocess import to_mnist
 from mnist_core.runs import RunStore
 from mnist_core.train import fit
 
+# integration: the page runs with MNIST_DATA_DIR at real MNIST (the runs_dir fixture), like the app.
+pytestmark = pytest.mark.integration
+
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "draw.py")
 NOTHING_DRAWN = "Nothing drawn yet"
 

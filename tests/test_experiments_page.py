@@ -13,16 +13,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import mnist_data_dir
 from mnist_core.runs import RunStore
+from ui.experiment_views import job_study
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/experiments.py"
 USER = "experimenttester1"
 
-pytestmark = [pytest.mark.skipif(not (mnist_data_dir() / "MNIST" / "raw").is_dir(),
-                                 reason="real MNIST is not available (set MNIST_DATA_DIR)"),
-              pytest.mark.usefixtures("router_mode")]
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("router_mode")]  # needs real MNIST: conftest.py
 
 
 def open_page() -> AppTest:
@@ -45,7 +43,7 @@ def choose_custom(at: AppTest, base: str, knob: str, values: str) -> AppTest:
 
 def experiment_job():
     from ui.session import get_jobs
-    return get_jobs().latest_job(USER, kind="experiment")
+    return get_jobs().latest_job(USER, kind="study")
 
 
 def wait_for_end(job, timeout: float = 120.0) -> None:
@@ -74,7 +72,7 @@ def test_a_tiny_experiment_runs_through_the_page(runs_dir):
     at = choose_custom(open_page(), base="softmax", knob="l2", values="0.1, 0.0001")
     at.button(key="run_experiment").click().run()
     job = experiment_job()
-    assert job is not None and job.extra["study"].knob == "l2"
+    assert job is not None and job.spec.study == "custom" and job_study(job).knob == "l2"
     wait_for_end(job)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -125,7 +123,7 @@ def test_three_seeds_show_mean_and_spread(runs_dir):
     assert any("6 runs" in text for text in texts(at.info))
     at.button(key="run_experiment").click().run()
     job = experiment_job()
-    assert job.extra["seeds"] == (0, 1, 2)
+    assert job.spec.seeds == (0, 1, 2)
     wait_for_end(job)
     at.run()
     assert not at.exception, [e.value for e in at.exception]

@@ -14,7 +14,7 @@ import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
-from conftest import mnist_data_dir
+from preconditions import mnist_data_dir
 from mnist_core.config import TrainConfig
 from mnist_core.metrics import (confusion_matrix, describe_confusions, misclassified, precision_recall_f1,
                                 top_confusions)

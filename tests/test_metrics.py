@@ -12,8 +12,9 @@ import torch
 from mnist_core.metrics import (ClassReport, accuracy, classification_summary, confusion_matrix,
                                 describe_confusions, misclassified, per_class_accuracy, precision_recall_f1,
                                 top_confusions)
+from preconditions import require_module
 
-sklearn_metrics = pytest.importorskip("sklearn.metrics")
+sklearn_metrics = require_module("sklearn.metrics", "scikit-learn is missing (bash scripts/install.sh)")
 
 # A small case counted by hand: 3 classes, 8 examples.
 Y_TRUE = [0, 0, 0, 1, 1, 2, 2, 2]

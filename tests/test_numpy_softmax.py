@@ -11,7 +11,7 @@ from mnist_core.config import ConfigError, TrainConfig
 from mnist_core.models import SoftmaxRegression
 from mnist_core.numpy_softmax import (NumpySoftmaxRegression, cross_entropy_loss_and_gradient,
                                       images_to_features, softmax)
-from mnist_core.train import _make_optimizer
+from mnist_core.train import make_optimizer
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_momentum_steps_follow_the_torch_engine_with_l1_and_l2(synthetic_feature
     # so a softmax layer initialised with torch.manual_seed(0) already matches them.
     torch.manual_seed(7)
     model = SoftmaxRegression()
-    optimizer = _make_optimizer(model, config)
+    optimizer = make_optimizer(model, config)
     numpy_model = NumpySoftmaxRegression()
     numpy_model.W = model.linear.weight.detach().numpy().T.copy()  # torch keeps (10, 784)
     numpy_model.b = model.linear.bias.detach().numpy().copy()

@@ -161,7 +161,7 @@ def fake_download(monkeypatch, source: Path):
     return fetched
 
 
-@pytest.mark.skipif(not (REAL_MNIST / "MNIST" / "raw").is_dir(), reason="real MNIST is not available")
+@pytest.mark.integration
 def test_a_first_start_with_internet_downloads_mnist_with_progress_on_the_page(empty_data_dir, monkeypatch):
     fetched = fake_download(monkeypatch, REAL_MNIST)
     at = open_app()
@@ -179,7 +179,7 @@ def test_a_first_start_with_internet_downloads_mnist_with_progress_on_the_page(e
     assert len(fetched) == 4 and not at.status
 
 
-@pytest.mark.skipif(not (REAL_MNIST / "MNIST" / "raw").is_dir(), reason="real MNIST is not available")
+@pytest.mark.integration
 def test_a_download_that_stops_halfway_keeps_the_files_it_got_and_explains(empty_data_dir, monkeypatch):
     fetched = fake_download(monkeypatch, REAL_MNIST)
     from torchvision.datasets import utils as download_utils

@@ -16,8 +16,8 @@ from PIL import Image, ImageDraw
 from mnist_core.data import MNIST_MEAN, MNIST_STD, normalize
 from mnist_core.models import SmallCNN, SoftmaxRegression
 from mnist_core.preprocess import (NOTHING_DRAWN, PreprocessError, PreprocessResult, centre_of_mass,
-                                   ink_from_image, load_image, predict_digit, to_mnist)
-from mnist_core.predict import predict_probabilities
+                                   ink_from_image, load_image, to_mnist)
+from mnist_core.predict import predict_digit, predict_probabilities
 from digit_strokes import as_canvas_rgba
 
 CANVAS = 280

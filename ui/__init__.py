@@ -10,6 +10,11 @@ def _leave_pages_directory_mode() -> None:
     first visitor after a server start who opens e.g. /train got that page
     alone: no set_page_config, no sidebar, no user token. Every page imports
     `ui`, so this runs in that first run: switch the mode off and rerun.
+
+    Renaming the folder would avoid this, but the design keeps `pages/` (one
+    file per thing a teacher shows), so this is the one place that handles it.
+    AppTest resets the flag before every run; tests/conftest.py's `router_mode`
+    fixture does the same for tests.
     """
     from streamlit.runtime.pages_manager import PagesManager
 

@@ -20,22 +20,24 @@ import time
 
 import numpy as np
 import streamlit as st
+import torch
 
 from mnist_core.config import ARCHITECTURES, TrainConfig
 from mnist_core.handwriting import HandwritingError, HandwritingStore
-from mnist_core.inspection import digit_png, upscale
-from mnist_core.jobs import JobError
-from mnist_core.predict import PREPROCESSING_STEPS, DrawingReading, read_drawing
-from mnist_core.predict import DigitPrediction
-from mnist_core.preprocess import PreprocessError
+from mnist_core.pictures import digit_png, upscale
+from mnist_core.jobs import TRAIN, Job, JobError
+from mnist_core.predict import (PREPROCESSING_STEPS, DigitPrediction, DrawingReading, predict_probabilities,
+                                read_drawing)
+from mnist_core.preprocess import PreprocessError, to_mnist
 
 from .charts.draw import probability_chart
 from .charts.palette import (BACKGROUND, BORDER, GREEN, GREY_DARK, GREY_LIGHT, GREY_MID, MNIST_INK, MNIST_PAPER,
                              VERMILLION)
 from .image_grid import crisp_images
+from .job_view import FAST, job_view
+from .live_training import progress_text
 from .page_links import DRAWING_KEY
 from .text import plain
-from .run_picker import SELECTED_RUN_KEY
 from .session import data_or_stop, get_jobs, get_store, use_stand_in, user_token
 
 CANVAS_PIXELS = 280  # 10x MNIST's 28: one canvas pixel per tenth of a model pixel
@@ -276,7 +278,6 @@ def _reading_for(model, canvas, steps_off: list[str]):
 
 def _preview_only(image) -> DigitPrediction | None:
     """Without a model, still show what the model would see."""
-    from mnist_core.preprocess import to_mnist
     if image is None:
         return None
     try:
@@ -290,8 +291,6 @@ def _preview_only(image) -> DigitPrediction | None:
 def _warm_up(run_id: str, _model) -> bool:
     """One prediction on an empty input when a model is first used: torch's first call pays
     its one-off set-up (about 20 ms for the CNN), which the first drawing should not."""
-    import torch
-    from mnist_core.predict import predict_probabilities
     predict_probabilities(_model, torch.zeros(1, 1, 28, 28))
     return True
 
@@ -362,19 +361,9 @@ def drawing_area(model, run_id: str | None) -> None:
 
 # ---------------------------------------------------------------- the default model
 
-@st.fragment(run_every=0.5)
-def _default_model_progress(job_id: int) -> None:
-    from .live_training import progress_text  # the Train page's wording: epoch, step, images/s, time left
-
-    try:
-        job = get_jobs().get(user_token(), job_id)
-    except JobError:
-        st.rerun()
-    if not job.active:
-        if job.run_info is not None:
-            st.session_state[SELECTED_RUN_KEY] = job.run_info.run_id
-        st.rerun()  # once: the page now has a run and shows it
-    if job.state == "queued":
+def _default_model_progress(job: Job) -> None:
+    """The default model's progress bar (inside job_view's fragment); the Train page's wording."""
+    if job.started is None:
         position = get_jobs().queue_position(job)
         st.progress(0.0, text=f"Waiting for a free training slot (number {position or 1} in line)…")
         return
@@ -385,13 +374,15 @@ def _default_model_progress(job_id: int) -> None:
 def default_model_panel() -> None:
     """No run yet: one button trains a CNN that reads drawings well, with a progress bar."""
     jobs = get_jobs()
-    job = jobs.active_job(user_token(), kind="train")
+    job = jobs.active_job(user_token(), kind=TRAIN)
     with st.container(border=True):
         if job is not None:
             st.markdown(f"**Training “{plain(job.label)}”.** The model will read your drawings as soon as it is saved.")
-            _default_model_progress(job.job_id)
+            # When it ends, the page reruns and the sidebar selects the new run (live_training._announce).
+            job_view(job, running=_default_model_progress, finished=_default_model_progress,
+                     queued=_default_model_progress, refresh=FAST, key="draw")
             return
-        last = jobs.latest_job(user_token(), kind="train")
+        last = jobs.latest_job(user_token(), kind=TRAIN)
         if last is not None and (last.error or last.save_error):
             st.error(plain(f"The last training did not give a saved run: {last.error or last.save_error}"))
         data_text = ("the small stand-in dataset" if use_stand_in() else

@@ -1,15 +1,12 @@
 """The Experiments page's drawing: study picker, explanation, queue progress and results side by side.
 
-An experiment runs as one background job (kind "experiment") in the shared
-JobManager; its worker calls `mnist_core.experiments.run_experiment`, saves
-each finished run to the run store, and reports through an
-`ExperimentProgress` kept in `job.extra`. This module only reads snapshots
-of that progress and draws them: a fragment refreshes once a second while the
-job is active and calls `st.rerun()` once when it ends.
+An experiment runs as one background study job (`JobManager.submit_study`, a
+study name and options as plain data): the engine runs it, saves each finished
+run to the run store and reports through the job's `StudyProgress`. This
+module only says how a running and a finished study look; ui/job_view.py polls
+once a second while the job is active and settles the page when it ends.
 """
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pandas as pd
@@ -18,23 +15,18 @@ import streamlit as st
 from mnist_core import experiments as ex
 from mnist_core.config import ARCHITECTURES, ConfigError, TrainConfig
 from mnist_core.durations import format_duration
-from mnist_core.inspection import colour_legend, diverging_rgb, symmetric_limit, tile_grid
-from mnist_core.jobs import CANCELLED, FAILED, QUEUED, Job, JobError
+from mnist_core.pictures import colour_legend, diverging_rgb, symmetric_limit, tile_grid
+from mnist_core.jobs import STUDY, Job, JobError
 
 from .charts.experiments import (accuracy_bars, bars_height, epoch_curves, live_loss_chart, loss_overlay,
                                  parameters_chart, percent_text)
 from .image_grid import crisp_images, show_picture
+from .job_view import SLOW, job_view, queue_text, stop_job
+from .page_links import RUNS_PAGE
 from .text import plain
 from .session import get_jobs, user_params, user_token
 
-REFRESH_SECONDS = 1.0  # runs take seconds to minutes: once a second is plenty, and nearly free
 CUSTOM = "custom"
-RUNS_PAGE = "pages/runs.py"
-# Known figures quoted beside our own, value -> test accuracy in %.
-REPORTED = {
-    "lr-sweep": {1.0: 95.2, 0.1: 92.7, 0.05: 91.4, 0.01: 76.2},
-    "l2-sweep": {1.0: 10, 0.1: 36, 0.01: 89, 1e-3: 93, 1e-4: 93},
-}
 # Custom study: the base models a student can pick, and the knobs offered.
 CUSTOM_BASES = {
     "mlp": TrainConfig(arch="mlp", hidden=(128,), optimizer="adam", schedule="constant", lr=3e-3,
@@ -53,18 +45,19 @@ CUSTOM_EXAMPLES = {"lr": "1, 0.1, 0.01, 0.001", "l2": "0.1, 0.01, 0.001, 0", "l1
 
 # --- choosing a study ------------------------------------------------------------
 
-def choose_study() -> ex.Study | None:
-    """The study picker; for "Custom", the knob and values. None (with an st.error) if invalid."""
+def choose_study() -> tuple[ex.Study | None, dict]:
+    """The study picker; for "Custom", the knob and values. Returns the study (None, with an
+    st.error, if invalid) and the plain options a job needs to rebuild it (see experiments.study_for)."""
     names = [*ex.STUDIES, CUSTOM]
     titles = {name: study.title for name, study in ex.STUDIES.items()}
     titles[CUSTOM] = "Custom: one knob, your values"
     name = st.selectbox("Study", names, format_func=titles.get, key="experiment_study")
     if name != CUSTOM:
-        return ex.STUDIES[name]
+        return ex.STUDIES[name], {}
     return _custom_study_form()
 
 
-def _custom_study_form() -> ex.Study | None:
+def _custom_study_form() -> tuple[ex.Study | None, dict]:
     knobs = list(ex.KNOBS)
     left, middle, right = st.columns([1, 1, 2])
     arch = left.selectbox("Base model", list(CUSTOM_BASES), format_func=ARCHITECTURES.get, key="custom_base")
@@ -76,10 +69,11 @@ def _custom_study_form() -> ex.Study | None:
     st.caption(plain(f"Everything else as in the base: {base.short_description()}, "
                      f"{10 * base.subset:,} training images."))
     try:
-        return ex.custom_study(knob, ex.parse_values(knob, text), base)
+        values = ex.parse_values(knob, text)
+        return ex.custom_study(knob, values, base), {"knob": knob, "values": values, "base": base.to_dict()}
     except ConfigError as error:
         st.error(plain(str(error)), icon=":material/error:")
-        return None
+        return None, {}
 
 
 def draw_study_intro(study: ex.Study, seeds: int) -> None:
@@ -101,30 +95,9 @@ def draw_study_intro(study: ex.Study, seeds: int) -> None:
 
 # --- starting and stopping ---------------------------------------------------------
 
-def start_experiment(study: ex.Study, data, seeds: tuple[int, ...]) -> Job:
-    """Queue the study as one background job; each finished run is saved to the run store."""
-    jobs = get_jobs()
-    experiment_id = f"{study.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    progress = ex.ExperimentProgress(ex.run_plan(study, seeds))  # the runner plans again when it starts
-
-    def work(job: Job):
-        def on_run_end(row: ex.RunRow, result) -> None:
-            if result is not None and row.status != "stopped":
-                info = jobs.save_result(job, result, name=ex.run_name(study, row),
-                                        extra=ex.run_extra(study, experiment_id, row), test_labels=data.test_labels)
-                row.run_id = info.run_id if info else None
-
-        return ex.run_experiment(study, data, seeds=seeds, on_run_end=on_run_end, stop=job.stop_event,
-                                 progress=progress)
-
-    job = jobs.submit(user_token(), work, label=study.title, kind="experiment")
-    job.extra.update(study=study, seeds=seeds, progress=progress, experiment_id=experiment_id)
-    return job
-
-
-def start_controls(study: ex.Study | None, data) -> None:
+def start_controls(study: ex.Study | None, options: dict, data) -> None:
     """Seed repeats and the Run button (disabled while this user's experiment runs)."""
-    active = get_jobs().active_job(user_token(), kind="experiment")
+    active = get_jobs().active_job(user_token(), kind=STUDY)
     left, right = st.columns([2, 1], vertical_alignment="bottom")
     repeat = left.toggle("Repeat every run over 3 seeds (mean ± spread)", key="experiment_three_seeds",
                          help="Shows whether a difference is larger than the noise from the random start "
@@ -137,48 +110,35 @@ def start_controls(study: ex.Study | None, data) -> None:
     if pressed and study is not None:
         seeds = tuple(study.base.seed + i for i in range(3 if repeat else 1))
         try:
-            start_experiment(study, data, seeds)
-        except JobError as error:
+            get_jobs().submit_study(study.name, data, owner=user_token(), seeds=seeds, options=options)
+        except (JobError, ConfigError) as error:
             st.error(plain(str(error)), icon=":material/error:")
             return
         st.rerun()
-
-
-def _cancel(job_id: int) -> None:
-    try:
-        get_jobs().get(user_token(), job_id).stop()
-    except JobError:
-        pass
 
 
 # --- the results view -----------------------------------------------------------
 
 def results_view() -> None:
     """This user's latest experiment: live while it runs, then its final tables and charts."""
-    job = get_jobs().latest_job(user_token(), kind="experiment")
-    if job is None or "study" not in job.extra:
+    job = get_jobs().latest_job(user_token(), kind=STUDY)
+    if job is None:
         st.info("Pick a study and press **Run experiment**: results appear here run by run.",
                 icon=":material/science:")
         return
-    if job.active:
-        _live_fragment(job.job_id)
-    else:
-        draw_finished(job)
+    if not job.active:
+        _header(job)
+    # Runs take seconds to minutes: a redraw once a second is plenty, and nearly free.
+    job_view(job, running=draw_active, finished=draw_finished, queued=draw_active, refresh=SLOW, key="study")
 
 
-@st.fragment(run_every=REFRESH_SECONDS)
-def _live_fragment(job_id: int) -> None:
-    try:
-        job = get_jobs().get(user_token(), job_id)
-    except JobError:
-        job = None
-    if job is None or not job.active:
-        st.rerun()  # once: the page settles into the final view and stops polling
-    draw_active(job)
+def job_study(job: Job) -> ex.Study:
+    """The study a job runs, rebuilt from its plain spec."""
+    return ex.study_for(job.spec.study, job.spec.options)
 
 
 def _header(job: Job) -> None:
-    study, seeds = job.extra["study"], job.extra["seeds"]
+    study, seeds = job_study(job), job.spec.seeds
     st.subheader(f"Results: {study.title}", anchor=False)
     st.caption(plain(study.settings_note() + (f"; each run repeated over seeds {', '.join(map(str, seeds))}"
                                               if len(seeds) > 1 else "")))
@@ -187,23 +147,21 @@ def _header(job: Job) -> None:
 def draw_active(job: Job) -> None:
     """Progress bar, ETA, Cancel, and the results of the runs finished so far."""
     _header(job)
-    snapshot = job.extra["progress"].snapshot()
+    snapshot = job.progress.snapshot()
     stopping = job.stop_event.is_set()
     row = st.container(horizontal=True, vertical_alignment="bottom")
-    if job.state == QUEUED:
-        position = get_jobs().queue_position(job)
-        row.info(f"Waiting for a free training slot (number {position or 1} in line). "
-                 "The page stays usable meanwhile.", icon=":material/hourglass_top:")
+    if job.active and job.started is None:
+        row.info(queue_text(job), icon=":material/hourglass_top:")
     else:
         row.progress(min(max(snapshot["fraction"], 0.0), 1.0), text=_progress_text(snapshot, stopping))
-    row.button("Cancel", key="cancel_experiment", icon=":material/stop:", on_click=_cancel, args=(job.job_id,),
+    row.button("Cancel", key="cancel_experiment", icon=":material/stop:", on_click=stop_job, args=(job.job_id,),
                disabled=stopping, width="content",
                help="Stop the current run now and start no more; finished runs are kept.")
     if snapshot["current_batches"]:
         st.altair_chart(live_loss_chart(snapshot["current_batches"], snapshot["current_label"] or ""),
                         width="stretch", height=210)
     if snapshot["rows"]:
-        draw_results(job.extra["study"], snapshot["rows"], live=True)
+        draw_results(job_study(job), snapshot["rows"], live=True)
 
 
 def _progress_text(snapshot: dict, stopping: bool) -> str:
@@ -217,20 +175,14 @@ def _progress_text(snapshot: dict, stopping: bool) -> str:
 
 
 def draw_finished(job: Job) -> None:
-    _header(job)
-    if job.state == CANCELLED:
-        st.info("Cancelled before it started: it was still waiting for a training slot.", icon=":material/cancel:")
-        return
-    if job.state == FAILED or job.result is None:
-        st.error(plain(job.error or "The experiment failed."), icon=":material/error:")
-        return
+    """A study that ended well (cancelled and failed ones are job_view's)."""
     rows: list[ex.RunRow] = job.result
-    snapshot = job.extra["progress"].snapshot()
+    snapshot = job.progress.snapshot()
     if snapshot["cancelled"]:
         st.warning(f"Cancelled after {len(rows)} of {snapshot['total']} runs.", icon=":material/stop_circle:")
     if job.save_error:
         st.warning(plain(job.save_error), icon=":material/save:")
-    draw_results(job.extra["study"], rows, live=False)
+    draw_results(job_study(job), rows, live=False)
 
 
 # --- drawing results -------------------------------------------------------------
@@ -279,7 +231,7 @@ def results_table(study: ex.Study, summaries: list[dict]) -> pd.DataFrame:
     Columns that say the same for every line (parameters of one model, "completed") are left out.
     """
     repeated = any(s["seeds"] > 1 for s in summaries)
-    reported = REPORTED.get(study.name, {})
+    reported = any(s.get("reported_test_accuracy") is not None for s in summaries)
     lines = []
     for s in summaries:
         line = {}
@@ -290,7 +242,7 @@ def results_table(study: ex.Study, summaries: list[dict]) -> pd.DataFrame:
         if repeated:
             line["± (std, seeds)"] = _percent(s["test_accuracy_std"])
         if reported:
-            line["reported %"] = reported.get(s["value"])
+            line["reported %"] = _percent(s["reported_test_accuracy"])
         if study.name == "activation":
             line["held-out loss, epoch 1"] = _round(s["first_epoch_val_loss"], 3)
         line["train loss"] = _round(s["final_train_loss"], 3)

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from mnist_core.inspection import confidence_text, digit_png, png_bytes
+from mnist_core.pictures import confidence_text, digit_png, png_bytes
 from mnist_core.metrics import Mistakes
 
 from .charts.palette import BACKGROUND, BORDER, GREEN, GREY, GREY_LIGHT, VERMILLION

@@ -12,18 +12,17 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from mnist_core import inspection
+from mnist_core import inspection, pictures, tables
 from mnist_core.config import ARCHITECTURES
 from mnist_core.metrics import confusion_matrix, per_class_accuracy, precision_recall_f1
 from mnist_core.runs import LoadedRun, RunInfo
 
 from .charts import inspection as charts
 from .image_grid import crisp_images, show_picture, show_tiles
+from .page_links import DRAWING_KEY
 from .run_picker import list_runs, load_run, pick_run, run_label
 from .session import data_or_stop
 from .text import plain
-
-DRAWING_KEY = "last_drawing_28x28"  # set by the Draw page: float (28, 28) in [0, 1], ink = 1
 
 
 @dataclass
@@ -81,15 +80,15 @@ def _download_row(items: list[tuple[str, callable, str, str]], key: str) -> None
 # ---------------------------------------------------------------- confusion matrix and per-class
 def show_confusion_downloads(cm: np.ndarray, run_id: str) -> None:
     _download_row([
-        ("Confusion matrix (PNG)", lambda: inspection.png_bytes(inspection.confusion_matrix_picture(cm)),
+        ("Confusion matrix (PNG)", lambda: pictures.png_bytes(pictures.confusion_matrix_picture(cm)),
          f"confusion-{run_id}.png", "image/png"),
-        ("Confusion matrix (CSV)", lambda: inspection.confusion_matrix_csv(cm), f"confusion-{run_id}.csv", "text/csv"),
+        ("Confusion matrix (CSV)", lambda: tables.confusion_matrix_csv(cm), f"confusion-{run_id}.csv", "text/csv"),
     ], key="cm")
 
 
 def class_table(cm: np.ndarray) -> list[dict]:
     """Per-digit accuracy, precision, recall, F1, support and the macro row."""
-    return inspection.class_table_rows(precision_recall_f1(cm), per_class_accuracy(cm))
+    return tables.class_table_rows(precision_recall_f1(cm), per_class_accuracy(cm))
 
 
 def show_class_table(cm: np.ndarray, run_id: str) -> None:
@@ -104,9 +103,9 @@ def show_class_table(cm: np.ndarray, run_id: str) -> None:
                                 "support": st.column_config.NumberColumn("Test images", format="localized")})
     _download_row([
         ("Table (PNG)",
-         lambda: inspection.png_bytes(inspection.class_table_picture(precision_recall_f1(cm), per_class_accuracy(cm))),
+         lambda: pictures.png_bytes(pictures.class_table_picture(precision_recall_f1(cm), per_class_accuracy(cm))),
          f"per-class-{run_id}.png", "image/png"),
-        ("Table (CSV)", lambda: inspection.csv_text(rows), f"per-class-{run_id}.csv", "text/csv"),
+        ("Table (CSV)", lambda: tables.csv_text(rows), f"per-class-{run_id}.csv", "text/csv"),
     ], key="table")
 
 
@@ -143,15 +142,15 @@ def show_softmax_templates(run: InspectedRun) -> None:
             rows.append((other, loaded.model))
     for info, model in rows:
         templates = inspection.softmax_templates(model)
-        limit = inspection.symmetric_limit(templates)
+        limit = pictures.symmetric_limit(templates)
         st.markdown(f"**L2 = {info.config.l2:g}** · {plain(info.name)} · roughness {inspection.roughness(templates):.2f} "
                     f"· colour scale ±{limit:.2g}")
-        show_tiles([inspection.diverging_rgb(t, limit) for t in templates], [str(d) for d in range(10)], width=84)
+        show_tiles([pictures.diverging_rgb(t, limit) for t in templates], [str(d) for d in range(10)], width=84)
     st.caption("Roughness compares neighbouring pixels: about 1 is pixel noise, 0 is perfectly smooth. "
                "Stronger L2 pulls every weight toward 0 (see the colour scales shrink); the weights that only "
                "fit a few training images fade first, which usually makes the templates smoother. "
                "Each row has its own colour scale.")
-    show_picture(inspection.colour_legend(1.0), caption="−: evidence against · 0 · +: evidence for (scaled to each row)")
+    show_picture(pictures.colour_legend(1.0), caption="−: evidence against · 0 · +: evidence for (scaled to each row)")
 
 
 def show_first_layer_units(model) -> None:
@@ -160,8 +159,8 @@ def show_first_layer_units(model) -> None:
     count = left.slider("Units to show", 8, min(len(units), 256), min(64, len(units)), step=8, key="units_count")
     order = right.radio("Order", ["Strongest weights first", "As numbered"], horizontal=True, key="units_order")
     chosen = inspection.strongest_units(units)[:count] if order.startswith("Strongest") else np.arange(count)
-    tiles = [inspection.diverging_rgb(units[i], inspection.symmetric_limit(units[i])) for i in chosen]
-    show_picture(inspection.tile_grid(tiles, columns=16, scale=2, gap=4))
+    tiles = [pictures.diverging_rgb(units[i], pictures.symmetric_limit(units[i])) for i in chosen]
+    show_picture(pictures.tile_grid(tiles, columns=16, scale=2, gap=4))
     st.caption(f"{count} of the {len(units)} units of the first hidden layer. Each picture is what one unit "
                "looks for in the pixels (orange: ink here excites it, blue: ink here inhibits it); each is "
                "scaled to its own largest weight.")
@@ -169,9 +168,9 @@ def show_first_layer_units(model) -> None:
 
 def show_conv_filters(model) -> None:
     filters = inspection.conv_filters(model)
-    limit = inspection.symmetric_limit(filters, quantile=1.0)
+    limit = pictures.symmetric_limit(filters, quantile=1.0)
     size = filters.shape[-1]
-    show_tiles([inspection.diverging_rgb(f, limit) for f in filters], [f"filter {i + 1}" for i in range(len(filters))],
+    show_tiles([pictures.diverging_rgb(f, limit) for f in filters], [f"filter {i + 1}" for i in range(len(filters))],
                width=84)
     st.caption(f"The {len(filters)} filters of the first conv layer, {size}×{size} weights each, on one colour "
                f"scale (±{limit:.2g}). A filter slides over the image and fires where the ink matches "
@@ -200,9 +199,9 @@ def show_activations(model, image: np.ndarray, caption: str) -> None:
     probabilities = activations[-1].values
     left, right = st.columns([1, 3])
     with left:
-        show_picture(inspection.digit_png(image, scale=5), caption=caption.capitalize())
+        show_picture(pictures.digit_png(image, scale=5), caption=caption.capitalize())
         st.metric("The model reads", str(int(probabilities.argmax())),
-                  f"{inspection.confidence_text(float(probabilities.max()))} sure", delta_arrow="off",
+                  f"{pictures.confidence_text(float(probabilities.max()))} sure", delta_arrow="off",
                   delta_color="off")
     with right:
         st.altair_chart(charts.activation_chart(activations[-1]), width="stretch")
@@ -212,7 +211,7 @@ def show_activations(model, image: np.ndarray, caption: str) -> None:
             scale = max(1, 84 // maps.shape[-1])
             high = float(maps.max()) or 1.0
             st.markdown(f"**{activation.label}**")
-            show_picture(inspection.tile_grid([inspection.grey_rgb(m, high) for m in maps], columns=16 if len(maps) > 16 else 8,
+            show_picture(pictures.tile_grid([pictures.grey_rgb(m, high) for m in maps], columns=16 if len(maps) > 16 else 8,
                                         scale=scale, gap=4))
             st.caption("Bright = the filter found its pattern there. All maps of this layer share one scale "
                        f"(white = {high:.2g}); a black map did not fire for this input.")

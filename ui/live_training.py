@@ -1,10 +1,9 @@
 """The live view of a training run: progress, curves, per-digit accuracy and the outcome in words.
 
-Training runs in a worker thread (mnist_core.jobs); this module only reads the
-job's thread-safe progress log and draws it. While a job is active the view
-is an `st.fragment(run_every=0.5)` that redraws itself from a snapshot; when
-the job ends the fragment calls `st.rerun()` once and the page settles into a
-static final view. No Streamlit call ever happens in the worker.
+Training runs as a background job (mnist_core.jobs); this module only says how
+a running and a finished training job look, and ui/job_view.py polls: while the
+job is active it redraws from the job's History snapshot, when the job ends the
+page settles into a static final view. No Streamlit call happens in the worker.
 
 A job lives in the process-wide JobManager under the user's token, so a
 reload or a page switch finds it again; after a server restart the user's
@@ -16,19 +15,18 @@ import time
 
 import streamlit as st
 
-from mnist_core.data import batch_count
 from mnist_core.chart_rows import curve_rows, exploded_loss, first_learned
+from mnist_core.data import batch_count
 from mnist_core.durations import eta_seconds, format_duration
-from mnist_core.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, Job, JobError
+from mnist_core.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, TRAIN, Job
 
 from .charts.training import per_class_heatmap_spec, training_curves_spec
+from .page_links import TRAIN_PAGE
 from .run_picker import SELECTED_RUN_KEY, load_run
+from .job_view import FAST, SLOW, job_view, queue_text, stop_job
 from .session import get_jobs, get_store, user_params, user_token
 from .text import plain
 
-REFRESH_SECONDS = 0.5  # the live chart: 0.5 s costs ~6% of training speed; 0.25 s costs 30%
-SIDEBAR_REFRESH_SECONDS = 1.0  # the sidebar's compact status needs less
-TRAIN_PAGE = "pages/train.py"
 RUN_SAVED_WHEN_IT_ENDS = "It joins the run history when it ends."
 ANNOUNCED_KEY = "announced_job_id"  # session_state: the finished job already announced with a toast
 
@@ -96,9 +94,10 @@ def draw_result_metrics(test_accuracy: float | None, val_accuracy: float | None,
                    help=f"The model has {parameters:,} weights and biases." if parameters else None, width="content")
 
 
-def draw_curves(history: dict, spe: int, chart_key: str = "", live: bool = False) -> None:
-    """Loss and accuracy charts side by side, then the per-digit heatmap once an epoch is done."""
-    rows = curve_rows(history, spe)
+def draw_curves(history: dict, chart_key: str = "", live: bool = False) -> None:
+    """Loss and accuracy charts side by side, then the per-digit heatmap once an epoch is done.
+    `history` is a History's snapshot or to_dict(): its steps per epoch put x on an epoch axis."""
+    rows = curve_rows(history)
     if not rows:
         st.caption("The curves appear after the first few batches." if live else
                    "No curves: the run ended before its first progress report (one every few batches).")
@@ -139,28 +138,7 @@ def progress_text(snapshot: dict, started: float | None, stopping: bool) -> tupl
                           f"{latest['examples_per_second']:,.0f} images/s · about {format_duration(eta)} left")
 
 
-def _queue_text(job: Job) -> str:
-    position = get_jobs().queue_position(job)
-    stats = get_jobs().stats()
-    ahead = f"number {position} in line" if position else "next"
-    return (f"Waiting for a free training slot: you are {ahead} ({stats['running']} of {stats['slots']} "
-            f"slot{'s' if stats['slots'] > 1 else ''} busy). The page stays usable meanwhile.")
-
-
 # --- the job views ---------------------------------------------------------------
-
-def _my_job(job_id: int | None) -> Job | None:
-    try:
-        return get_jobs().get(user_token(), job_id) if job_id is not None else None
-    except JobError:
-        return None
-
-
-def _stop_job(job_id: int) -> None:
-    job = _my_job(job_id)
-    if job is not None:
-        job.stop()
-
 
 def _job_title(job: Job) -> None:
     """The run's name (if the user gave one) and its settings in one line."""
@@ -172,44 +150,38 @@ def _job_title(job: Job) -> None:
         st.caption(plain(f"{config.short_description()} · {images}"))
 
 
-def draw_active_job(job: Job) -> None:
-    """Progress, Stop and live curves of a queued or running job (called inside the fragment)."""
+def draw_running_job(job: Job) -> None:
+    """Progress, Stop and live curves of a running job (called inside job_view's fragment)."""
     _job_title(job)
-    if job.state == QUEUED:
-        st.info(_queue_text(job), icon=":material/hourglass_top:")
-        st.button("Cancel", key="cancel_queued_job", on_click=_stop_job, args=(job.job_id,),
-                  help="Leave the queue; nothing has been trained yet.")
-        return
     snapshot = job.progress.snapshot()
     stopping = job.stop_event.is_set()
     fraction, text = progress_text(snapshot, job.started, stopping)
     row = st.container(horizontal=True, vertical_alignment="bottom")  # the button wraps below on narrow screens
     row.progress(min(max(fraction, 0.0), 1.0), text=text)
-    row.button("Stop training", key="page_stop", icon=":material/stop:", on_click=_stop_job,
+    row.button("Stop training", key="page_stop", icon=":material/stop:", on_click=stop_job,
                   args=(job.job_id,), disabled=stopping, width="content",
                   help="End the run after the current batch; the weights learned so far are kept and saved.")
-    history = {"batches": snapshot["batches"], "epochs": snapshot["epochs"]}
-    spe = snapshot["info"].get("steps_per_epoch") or 1
-    draw_curves(history, spe, chart_key="_live", live=True)
+    history = {"steps_per_epoch": snapshot["info"].get("steps_per_epoch"), "batches": snapshot["batches"],
+               "epochs": snapshot["epochs"]}
+    draw_curves(history, chart_key="_live", live=True)
+
+
+def draw_queued_job(job: Job) -> None:
+    _job_title(job)
+    st.info(queue_text(job), icon=":material/hourglass_top:")
+    st.button("Cancel", key="cancel_queued_job", on_click=stop_job, args=(job.job_id,),
+              help="Leave the queue; nothing has been trained yet.")
 
 
 def draw_finished_job(job: Job) -> None:
-    """The final view of a job that ended in this server's lifetime."""
-    _job_title(job)
-    if job.state == CANCELLED:
-        st.info("Cancelled before it started: it was still waiting for a training slot.",
-                icon=":material/cancel:")
-        return
-    if job.state == FAILED or job.result is None:
-        st.error(plain(job.error or "The run failed."), icon=":material/error:")
-        return
+    """The final view of a training job that ended well in this server's lifetime."""
     result = job.result
     draw_outcome(result.status, result.reason, result.history)
     if job.save_error:
         st.warning(plain(job.save_error), icon=":material/save:")
     draw_result_metrics(result.test_accuracy, result.val_accuracy, result.train_seconds, result.parameters,
                         result.train_size)
-    draw_curves(result.history, batch_count(result.train_size, result.config.batch_size))
+    draw_curves(result.history)
 
 
 def draw_saved_run(info) -> None:
@@ -223,28 +195,24 @@ def draw_saved_run(info) -> None:
     draw_outcome(info.status, info.reason, loaded.history)
     draw_result_metrics(metrics.get("test_accuracy"), metrics.get("val_accuracy"), metrics.get("train_seconds"),
                         metrics.get("parameters"), metrics.get("train_size"))
-    draw_curves(loaded.history, batch_count(metrics.get("train_size") or 1, info.config.batch_size))
-
-
-@st.fragment(run_every=REFRESH_SECONDS)
-def _live_job_fragment(job_id: int) -> None:
-    job = _my_job(job_id)
-    if job is None or not job.active:
-        st.rerun()  # once: the page settles into the final view and stops polling
-    draw_active_job(job)
+    history = dict(loaded.history)
+    # A run saved before the history kept its steps per epoch (run format 1).
+    history.setdefault("steps_per_epoch", batch_count(metrics.get("train_size") or 1, info.config.batch_size))
+    draw_curves(history)
 
 
 def latest_train_job() -> Job | None:
-    return get_jobs().latest_job(user_token(), kind="train")
+    return get_jobs().latest_job(user_token(), kind=TRAIN)
 
 
 def live_view() -> None:
     """The Train page's main view: the active job live, else the last job or last saved run, final."""
     job = latest_train_job()
-    if job is not None and job.active:
-        _live_job_fragment(job.job_id)
-    elif job is not None:
-        draw_finished_job(job)
+    if job is not None:
+        if not job.active:
+            _job_title(job)
+        job_view(job, running=draw_running_job, finished=draw_finished_job, queued=draw_queued_job,
+                 refresh=FAST, key="train")
     else:
         mine = get_store().list(owner=user_token())
         if mine:
@@ -270,6 +238,7 @@ def _announce(job: Job) -> None:
 
 
 def _compact_status(job: Job) -> None:
+    """The sidebar's few words on a queued or running job (inside job_view's fragment)."""
     if job.state == QUEUED:
         position = get_jobs().queue_position(job)
         st.caption(f"Queued: number {position or 1} in line for a training slot.")
@@ -283,14 +252,6 @@ def _compact_status(job: Job) -> None:
         st.caption(RUN_SAVED_WHEN_IT_ENDS)
 
 
-@st.fragment(run_every=SIDEBAR_REFRESH_SECONDS)
-def _sidebar_job_fragment(job_id: int) -> None:
-    job = _my_job(job_id)
-    if job is None or not job.active:
-        st.rerun()
-    _compact_status(job)
-
-
 def sidebar_status(live: bool = True) -> None:
     """This user's latest training job in a few words (a live fragment while active, if `live`)."""
     job = latest_train_job()
@@ -298,7 +259,8 @@ def sidebar_status(live: bool = True) -> None:
         return
     if job.active:
         if live:
-            _sidebar_job_fragment(job.job_id)
+            job_view(job, running=_compact_status, finished=_compact_status, queued=_compact_status,
+                     refresh=SLOW, key="sidebar")
         else:
             st.caption("Queued, see the page." if job.state == QUEUED else "Training: watch it on this page.")
         return

@@ -13,6 +13,7 @@ from mnist_core.config import ARCHITECTURES
 from mnist_core.runs import LoadedRun, RunInfo, RunStoreError
 
 from .session import get_store, user_token
+from .text import plain
 
 SELECTED_RUN_KEY = "selected_run_id"
 
@@ -65,8 +66,6 @@ def load_run(info: RunInfo, with_model: bool = True) -> LoadedRun | None:
         stamp = (info.path / "meta.json").stat().st_mtime
         return _load_run(info.run_id, with_model, stamp)
     except (RunStoreError, OSError) as error:
-        from .text import plain
-
         st.error(plain(f"This run cannot be opened: {error}"))
         return None
 

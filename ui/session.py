@@ -12,9 +12,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from mnist_core.data import DataError, MnistData, download_mnist, load_mnist, missing_files, resolve_data_dir
+from mnist_core.data import (DataError, MnistData, download_mnist, load_mnist, load_sklearn_digits, missing_files,
+                             resolve_data_dir)
 from mnist_core.jobs import JobManager
 from mnist_core.runs import RunStore, resolve_runs_dir
+from mnist_core.runtime import configure_threads
+
+from .text import plain
 
 USER_PARAM = "user"
 USER_KEY = "user_token"  # session_state copy of the token
@@ -62,7 +66,6 @@ def _load_mnist_once(data_dir: str) -> MnistData:
 
 @st.cache_resource(show_spinner=False)
 def _load_stand_in_once() -> MnistData:
-    from mnist_core.data import load_sklearn_digits
     return load_sklearn_digits()
 
 
@@ -73,8 +76,6 @@ def _download_lock() -> threading.Lock:
 
 def _download_with_progress(root: Path) -> None:
     """A first start with internet: download MNIST into `root`, one line per file on the page."""
-    from .text import plain
-
     with _download_lock():  # two first visitors at once: the second waits, then finds the files
         if not missing_files(root):
             return
@@ -113,8 +114,6 @@ def _choose_stand_in(chosen: bool) -> None:
 
 def explain_missing_data(message: str, key: str = "data") -> None:
     """Why MNIST cannot be loaded (with how to fix it), and the way on without it: the stand-in."""
-    from .text import plain
-
     st.error(f"**MNIST is not available.** {plain(message)}", icon=":material/cloud_off:")
     st.info(f"No internet? You can still train, look inside and draw with a {STAND_IN_LABEL}: scikit-learn's "
             "1,797 hand-written 8×8 digits, upscaled to 28×28. It needs no download; accuracies will be "
@@ -166,8 +165,6 @@ def get_store() -> RunStore:
 
 @st.cache_resource(show_spinner=False)
 def _jobs_for(root: str) -> JobManager:
-    from mnist_core.runtime import configure_threads
-
     # One torch thread per training job, one slot per core less one kept for the
     # web server (see mnist_core/jobs.py): oversubscribed OpenMP threads run 5-10x slower.
     configure_threads(1)

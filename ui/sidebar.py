@@ -20,18 +20,17 @@ from mnist_core.config import (ACTIVATIONS, ARCHITECTURES, BATCH_SIZE_RANGE, DEF
                                HIDDEN_SIZE_RANGE, LR_RANGE, OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig,
                                parse_hidden)
 from mnist_core.data import DataError
-from mnist_core.jobs import JobError
+from mnist_core.jobs import TRAIN, JobError
 
 from .live_training import sidebar_status
+from .page_links import TRAIN_PAGE
 from .text import plain
 from .session import (DATA_ERROR_KEY, explain_missing_data, get_jobs, stand_in_badge, use_stand_in, user_params,
                       user_token)
 
 DEFAULTS = TrainConfig()
 _FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
-TRAIN_PAGE = "pages/train.py"
 CONFIG_KEY = "sidebar_config"  # session_state: the last TrainConfig the sidebar built
-CONFIG_ERROR_KEY = "sidebar_config_error"
 RUN_NAME_KEY = "cfg_run_name"
 
 # Training-set size label -> images per class (TrainConfig.subset; 0 = every image).
@@ -204,13 +203,9 @@ def config_from_values(values: dict) -> TrainConfig:
     values = dict(values)
     if "hidden_text" in values:
         values["hidden"] = parse_hidden(values.pop("hidden_text"))
-    config = TrainConfig(**{k: v for k, v in values.items() if k in _FIELD_DEFAULTS}).validate()
+    config = TrainConfig(**{k: v for k, v in values.items() if k in _FIELD_DEFAULTS})
     if config.subset:
-        # Catch it here rather than as a failed run: fit() would refuse it too.
-        train_size = 10 * config.subset
-        if config.batch_size > train_size:
-            raise ConfigError(f"The batch size {config.batch_size:,} is larger than the training set "
-                              f"({train_size:,} images): choose a batch of at most {train_size:,}.")
+        config.check_batch_size(10 * config.subset)  # said here rather than as a failed run
     return config
 
 
@@ -221,9 +216,9 @@ def read_config() -> TrainConfig | None:
         config = config_from_values(values)
     except ConfigError as error:
         st.error(plain(str(error)))  # it may quote what the user typed
-        st.session_state[CONFIG_KEY], st.session_state[CONFIG_ERROR_KEY] = None, str(error)
+        st.session_state[CONFIG_KEY] = None
         return None
-    st.session_state[CONFIG_KEY], st.session_state[CONFIG_ERROR_KEY] = config, None
+    st.session_state[CONFIG_KEY] = config
     return config
 
 
@@ -243,8 +238,7 @@ def start_training(config: TrainConfig, name: str = "") -> bool:
     from .session import get_data  # the dataset is loaded (once, for everyone) on the first Train
 
     try:
-        job = get_jobs().submit_training(config, get_data(), owner=user_token(), name=name.strip() or None,
-                                         fit_kwargs={"log_every": log_every_for(config)})
+        get_jobs().submit_training(config, get_data(), owner=user_token(), name=name.strip() or None)
     except DataError as error:
         st.session_state[DATA_ERROR_KEY] = str(error)
         explain_missing_data(str(error), key="train")
@@ -255,14 +249,7 @@ def start_training(config: TrainConfig, name: str = "") -> bool:
     except Exception as error:  # noqa: BLE001  a message, not a traceback
         st.error(plain(f"Training could not start: {error}"))
         return False
-    st.session_state["watched_job"] = job.job_id
     return True
-
-
-def log_every_for(config: TrainConfig) -> int:
-    """Steps between progress events: the CNN's steps are ~15x slower, so it reports more often
-    to keep the live chart moving at least twice a second."""
-    return 2 if config.arch == "cnn" else 10
 
 
 def render_sidebar(on_train_page: bool = False) -> TrainConfig | None:
@@ -282,7 +269,7 @@ def render_sidebar(on_train_page: bool = False) -> TrainConfig | None:
         config = read_config()
         st.button("Reset settings", key="reset_settings", icon=":material/restart_alt:", type="tertiary",
                   on_click=reset_settings, help="Put every control back to its default.")
-    job = get_jobs().active_job(user_token(), kind="train")
+    job = get_jobs().active_job(user_token(), kind=TRAIN)
     with actions:
         train_col, stop_col = st.columns(2)
         train = train_col.button("Train", type="primary", icon=":material/play_arrow:", key="sidebar_train",

@@ -8,7 +8,8 @@
                   screenshot in the folder printed in the report.
     open_app      open_app(page, "train") loads /train and waits for the sidebar's Train button.
 
-The tests here are marked `e2e`; they are skipped when Chromium or Playwright is missing.
+The tests here are marked `e2e`; they are skipped when Chromium, Playwright or MNIST is
+missing, and fail with the reason under CI=true (tests/preconditions.py).
 They share one server and its run store; test_draw_in_browser.py runs first, while the store is empty.
 """
 from __future__ import annotations
@@ -25,17 +26,14 @@ from pathlib import Path
 
 import pytest
 
+from preconditions import have_mnist, mnist_data_dir, require, require_module
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1400, "height": 900}
 SERVER_START_TIMEOUT = 90  # seconds; a cold start imports torch (3-6 s) on a shared, busy machine
-
-
-def mnist_data_dir() -> Path:
-    """As tests/conftest.py: $MNIST_DATA_DIR, else ../shared/mnist beside the repository."""
-    return Path(os.environ.get("MNIST_DATA_DIR") or REPO_ROOT.parent / "shared" / "mnist")
 
 
 def _free_port() -> int:
@@ -72,8 +70,7 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
     """The app served by `streamlit run` on a free port; yields its base URL, stops it afterwards."""
-    if not (mnist_data_dir() / "MNIST" / "raw").is_dir():
-        pytest.skip("real MNIST is not available (set MNIST_DATA_DIR)")
+    require(have_mnist(), "real MNIST is not available (set MNIST_DATA_DIR)")
     runs = tmp_path_factory.mktemp("e2e-runs")
     port = _free_port()
     log_path = runs.parent / "e2e-server.log"
@@ -112,9 +109,8 @@ def screenshot_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def browser_page(request, screenshot_dir):
     """A Playwright page in a fresh headless Chromium profile, 1400x900."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    require(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
+    sync_api = require_module("playwright.sync_api", "Playwright is missing (bash scripts/install.sh --dev)")
     with sync_api.sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
         context = playwright.chromium.launch_persistent_context(
             profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, viewport=VIEWPORT)

@@ -1,0 +1,102 @@
+"""The Draw page's class handwriting test set: how the chosen model reads the drawings the class saved.
+
+Drawings are saved from the drawing area (ui/draw_views.py's `save_panel`) into a
+mnist_core.handwriting.HandwritingStore beside the run store. This module scores a
+model on all of them, per digit, and shows the drawings it misreads.
+"""
+from __future__ import annotations
+
+import base64
+
+import streamlit as st
+
+from mnist_core.handwriting import HandwritingError, HandwritingReport, HandwritingStore, evaluate_examples
+from mnist_core.pictures import digit_png
+
+from .charts.draw import per_digit_chart
+from .charts.palette import VERMILLION
+from .draw_views import FLASH_KEY, handwriting_store
+from .session import get_store, user_token
+
+
+def _folder_stamp(store: HandwritingStore) -> int:
+    try:
+        return store.folder.stat().st_mtime_ns  # changes whenever an example is added or removed
+    except FileNotFoundError:
+        return 0
+
+
+# Cached per folder state (its modification time changes with every save or delete), so a
+# stroke on the canvas never re-reads hundreds of files. Shared read-only by every session.
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _examples(runs_root: str, stamp: int):
+    store = HandwritingStore(runs_root)
+    return store.list(), store.problems
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _evaluate(run_id: str, runs_root: str, stamp: int, _model) -> HandwritingReport:
+    examples, _ = _examples(runs_root, stamp)
+    return evaluate_examples(_model, examples)
+
+
+def _misread_html(examples, report: HandwritingReport, limit: int = 24) -> str:
+    tiles = []
+    for example, predicted in zip(examples, report.predicted):
+        if predicted == example.label:
+            continue
+        picture = base64.b64encode(digit_png(example.image, scale=2)).decode("ascii")
+        tiles.append(f'<div style="text-align:center;font-size:0.85rem;"><img src="data:image/png;base64,{picture}" '
+                     f'width="56" height="56" style="image-rendering:pixelated;" alt="drawn {example.label}"><br>'
+                     f'{example.label} → <b style="color:{VERMILLION}">{int(predicted)}</b></div>')
+    shown = tiles[-limit:]  # the newest mistakes
+    return '<div style="display:flex;flex-wrap:wrap;gap:8px;">' + "".join(shown) + "</div>"
+
+
+def _delete_my_last(example_id: str) -> None:
+    try:
+        handwriting_store().delete(example_id, owner=user_token())
+        st.session_state[FLASH_KEY] = "Your last saved drawing was removed from the class set."
+    except HandwritingError as error:
+        st.session_state[FLASH_KEY] = str(error)
+
+
+def handwriting_report(model, run_id: str | None, run_name: str = "") -> None:
+    """How the chosen model reads the class's saved drawings, overall and per digit."""
+    st.subheader("The class handwriting test set", anchor=False)
+    store = handwriting_store()
+    stamp = _folder_stamp(store)
+    examples, problems = _examples(str(get_store().root), stamp)
+    if problems:
+        st.warning(f"{len(problems)} saved example file(s) could not be read and are left out: {problems[0]}")
+    if not examples:
+        st.caption("No drawings saved yet. Draw a digit, choose its label and press **Save as test example**: "
+                   "together the class builds a test set of its own handwriting.")
+        return
+    people = len({e.owner for e in examples})
+    mine = [e for e in examples if e.owner == user_token()]
+    summary = (f"{len(examples)} drawing{'s' if len(examples) != 1 else ''} by {people} "
+               f"{'person' if people == 1 else 'people'} ({len(mine)} yours).")
+    if model is None:
+        st.caption(summary + " Train a model to see how well it reads them.")
+        return
+    report = _evaluate(run_id, str(get_store().root), stamp, model)
+    left, right = st.columns([1, 2.4], gap="large")
+    with left:
+        st.metric("Read correctly", f"{100 * report.accuracy:.0f}%",
+                  help=f"Share of the class's drawings that “{run_name}” reads as the digit its author "
+                       "meant. MNIST's own test set is a different handwriting: compare the two.")
+        st.caption(summary)
+        missing = [str(d) for d in range(10) if report.support[d] == 0]
+        if missing:
+            st.caption(f"Nobody has saved a {', '.join(missing)} yet.")
+        if mine:
+            st.button("Delete my last saved drawing", key="draw_delete_last", icon=":material/undo:",
+                      on_click=_delete_my_last, args=(mine[-1].example_id,),
+                      help="Saved with the wrong label? Remove it from the class set.")
+    with right:
+        st.altair_chart(per_digit_chart(report), width="stretch", key="draw_class_per_digit")
+    wrong = int(report.count - round(report.accuracy * report.count))
+    if wrong:
+        st.markdown(f"**Misread drawings** ({wrong}): drawn → read")
+        st.html(_misread_html(examples, report))
