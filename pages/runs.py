@@ -15,10 +15,11 @@ from ui.charts.training import runs_overlay_spec
 from ui.live_training import outcome_sentence
 from ui.text import plain
 from ui.run_picker import SELECTED_RUN_KEY, load_run, run_table_row, unique_labels
-from ui.session import get_store, user_token
+from ui.identity import current_owner
+from ui.session import get_store
 
 st.title("Run history")
-store, me = get_store(), user_token()
+store, me = get_store(), current_owner()
 runs = store.list()
 mine = [r for r in runs if r.owner == me]
 others = [r for r in runs if r.owner != me]

@@ -16,7 +16,8 @@ from mnist_core.pictures import digit_png
 from .charts.draw import per_digit_chart
 from .charts.palette import VERMILLION
 from .draw_views import FLASH_KEY, handwriting_store
-from .session import get_store, user_token
+from .session import get_store
+from .identity import current_owner
 
 
 def _folder_stamp(store: HandwritingStore) -> int:
@@ -55,7 +56,7 @@ def _misread_html(examples, report: HandwritingReport, limit: int = 24) -> str:
 
 def _delete_my_last(example_id: str) -> None:
     try:
-        handwriting_store().delete(example_id, owner=user_token())
+        handwriting_store().delete(example_id, owner=current_owner())
         st.session_state[FLASH_KEY] = "Your last saved drawing was removed from the class set."
     except HandwritingError as error:
         st.session_state[FLASH_KEY] = str(error)
@@ -74,7 +75,7 @@ def handwriting_report(model, run_id: str | None, run_name: str = "") -> None:
                    "together the class builds a test set of its own handwriting.")
         return
     people = len({e.owner for e in examples})
-    mine = [e for e in examples if e.owner == user_token()]
+    mine = [e for e in examples if e.owner == current_owner()]
     summary = (f"{len(examples)} drawing{'s' if len(examples) != 1 else ''} by {people} "
                f"{'person' if people == 1 else 'people'} ({len(mine)} yours).")
     if model is None:

@@ -38,7 +38,8 @@ from .job_view import FAST, job_view
 from .live_training import progress_text
 from .page_links import DRAWING_KEY
 from .text import plain
-from .session import data_or_stop, get_jobs, get_store, use_stand_in, user_token
+from .session import data_or_stop, get_jobs, get_store, use_stand_in
+from .identity import current_owner
 
 CANVAS_PIXELS = 280  # 10x MNIST's 28: one canvas pixel per tenth of a model pixel
 PEN_WIDTH_RANGE = (6, 40)  # px; a finger needs the wide end, a mouse is fine at the default
@@ -242,7 +243,7 @@ def save_panel(prediction: DigitPrediction | None, run_id: str | None, predicted
     if not clicked:
         return False
     try:
-        example = handwriting_store().save(prediction.preprocessed.image, int(label), owner=user_token(),
+        example = handwriting_store().save(prediction.preprocessed.image, int(label), owner=current_owner(),
                                            run_id=run_id or "", predicted=predicted)
     except HandwritingError as error:
         st.error(plain(str(error)))
@@ -374,7 +375,7 @@ def _default_model_progress(job: Job) -> None:
 def default_model_panel() -> None:
     """No run yet: one button trains a CNN that reads drawings well, with a progress bar."""
     jobs = get_jobs()
-    job = jobs.active_job(user_token(), kind=TRAIN)
+    job = jobs.active_job(current_owner(), kind=TRAIN)
     with st.container(border=True):
         if job is not None:
             st.markdown(f"**Training “{plain(job.label)}”.** The model will read your drawings as soon as it is saved.")
@@ -382,7 +383,7 @@ def default_model_panel() -> None:
             job_view(job, running=_default_model_progress, finished=_default_model_progress,
                      queued=_default_model_progress, refresh=FAST, key="draw")
             return
-        last = jobs.latest_job(user_token(), kind=TRAIN)
+        last = jobs.latest_job(current_owner(), kind=TRAIN)
         if last is not None and (last.error or last.save_error):
             st.error(plain(f"The last training did not give a saved run: {last.error or last.save_error}"))
         data_text = ("the small stand-in dataset" if use_stand_in() else
@@ -395,7 +396,7 @@ def default_model_panel() -> None:
                           "batch 128. You can train other models on the Train page."):
             data = data_or_stop()
             try:
-                jobs.submit_training(DEFAULT_MODEL_CONFIG, data, owner=user_token(), name=DEFAULT_MODEL_NAME)
+                jobs.submit_training(DEFAULT_MODEL_CONFIG, data, owner=current_owner(), name=DEFAULT_MODEL_NAME)
             except JobError as error:
                 st.error(plain(str(error)))
                 return

@@ -14,9 +14,11 @@ from typing import Callable
 
 import streamlit as st
 
+from mnist_core.caps import queue_sentence
 from mnist_core.jobs import CANCELLED, FAILED, QUEUED, Job, JobError
 
-from .session import get_jobs, user_token
+from .session import get_jobs
+from .identity import current_owner
 from .text import plain
 
 FAST, SLOW = 0.5, 1.0  # seconds between redraws: 0.5 s costs ~6% of training speed, 0.25 s ~30%
@@ -27,7 +29,7 @@ JobDrawer = Callable[[Job], None]
 def my_job(job_id: int | None) -> Job | None:
     """This user's job with that id, or None (another user's job is never returned)."""
     try:
-        return get_jobs().get(user_token(), job_id) if job_id is not None else None
+        return get_jobs().get(current_owner(), job_id) if job_id is not None else None
     except JobError:
         return None
 
@@ -43,9 +45,8 @@ def queue_text(job: Job) -> str:
     """Where a queued job stands, in one sentence."""
     jobs = get_jobs()
     position, stats = jobs.queue_position(job), jobs.stats()
-    ahead = f"number {position} in line" if position else "next"
-    return (f"Waiting for a free training slot: you are {ahead} ({stats['running']} of {stats['slots']} "
-            f"slot{'s' if stats['slots'] > 1 else ''} busy). The page stays usable meanwhile.")
+    return (f"Waiting for a free training slot. {queue_sentence(position or 1, stats['slots'])} "
+            "The page stays usable meanwhile.")
 
 
 def draw_queued(job: Job, key: str) -> None:

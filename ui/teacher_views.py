@@ -202,7 +202,10 @@ def students_panel(code: str) -> None:
     if not students:
         st.caption("No student has joined this class yet.")
         return
-    st.dataframe(pd.DataFrame([{"Name": s.name, "Runs": len(store.list(owner=s.owner)),
+    runs_per_owner = {}
+    for info in store.list():
+        runs_per_owner[info.owner] = runs_per_owner.get(info.owner, 0) + 1
+    st.dataframe(pd.DataFrame([{"Name": s.name, "Runs": runs_per_owner.get(s.owner, 0),
                                 "PIN set": "yes" if s.has_pin else "no (filed from the CLI)"} for s in students]),
                  hide_index=True)
     by_name = {s.name: s for s in students}
@@ -284,9 +287,13 @@ def control_panel(code: str) -> None:
 # --- care of the class's data -------------------------------------------------------------------------
 def data_panel(code: str) -> None:
     room, store = get_classroom(), get_store()
-    st.download_button("Download a backup of this class (zip)", backup_zip(room, store, code),
-                       file_name=f"mnist-lab-{code}.zip", mime="application/zip", icon=":material/archive:",
-                       key="class_backup", help="Names, lessons, caps, every student's runs and drawings; no PINs.")
+    if st.button("Prepare a backup of this class", key="class_backup_prepare", icon=":material/archive:",
+                 help="Names, lessons, caps, every student's runs and drawings; no PINs."):
+        st.session_state["class_backup"] = (code, backup_zip(room, store, code))
+    prepared = st.session_state.get("class_backup")
+    if prepared and prepared[0] == code:
+        st.download_button("Download the backup (zip)", prepared[1], file_name=f"mnist-lab-{code}.zip",
+                           mime="application/zip", icon=":material/download:", key="class_backup_download")
     st.caption("Nothing leaves the server otherwise.")
     st.markdown("**End of term**")
     typed = st.text_input(f"Type {code} to confirm", key="reset_confirm", max_chars=12)

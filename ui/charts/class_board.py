@@ -54,9 +54,14 @@ def _style(chart, projector: bool):
 def class_board_chart(rows, setting: str, reveal_names: bool = False, projector: bool = False) -> alt.Chart:
     """Every student's latest run as a dot; hollow while it trains."""
     data = board_frame(rows, reveal_names)
-    data["val_accuracy"] = data["val_accuracy"].fillna(0.0) if len(data) else data.get("val_accuracy")
+    if len(data):
+        data["val_accuracy"] = data["val_accuracy"].fillna(0.0)  # a run before its first epoch sits at 0
+    else:
+        data = pd.DataFrame(columns=["student", "x", "val_accuracy", "architecture", "status", "state", "guess",
+                                     "score"])
     size = _sizes(projector)
-    if setting in NOMINAL_SETTINGS:
+    x_type = "N" if setting in NOMINAL_SETTINGS else "Q"
+    if x_type == "N":
         x = alt.X("x:N", title=setting, axis=alt.Axis(labelAngle=0))
     elif setting in LOG_SETTINGS and len(data) and (data["x"] > 0).all():
         x = alt.X("x:Q", title=setting, scale=alt.Scale(type="log"))
@@ -64,7 +69,7 @@ def class_board_chart(rows, setting: str, reveal_names: bool = False, projector:
         x = alt.X("x:Q", title=setting)
     colour = alt.Color("architecture:N", title="architecture",
                        scale=alt.Scale(domain=list(ARCH_COLOURS), range=list(ARCH_COLOURS.values())))
-    tooltip = [alt.Tooltip("student:N"), alt.Tooltip("x", title=setting),
+    tooltip = [alt.Tooltip("student:N"), alt.Tooltip(f"x:{x_type}", title=setting),
                alt.Tooltip("val_accuracy:Q", title="validation accuracy", format=".1%"),
                alt.Tooltip("architecture:N"), alt.Tooltip("state:N", title="run"),
                alt.Tooltip("guess:Q", format=".0%"), alt.Tooltip("score:Q")]
@@ -83,6 +88,8 @@ def class_board_chart(rows, setting: str, reveal_names: bool = False, projector:
 def guesses_chart(rows, reveal_names: bool = False, projector: bool = False) -> alt.Chart:
     """Scored guesses against outcomes; dots on the diagonal were guessed exactly."""
     data = board_frame([r for r in rows if r.score is not None], reveal_names)
+    if not len(data):
+        data = pd.DataFrame(columns=["student", "guess", "val_accuracy", "architecture", "score"])
     size = _sizes(projector)
     diagonal = alt.Chart(pd.DataFrame({"a": [0.0, 1.0]})).mark_line(
         color=TEXT, strokeDash=[6, 4], strokeWidth=size["stroke"] / 2).encode(x="a:Q", y="a:Q")
