@@ -94,16 +94,6 @@ def check_config(config: TrainConfig, caps: Caps) -> None:
                        f"{caps.max_parameters / 1e6:g} M: choose fewer or smaller hidden layers.")
 
 
-def check_active(active_of_kind: int, kind: str, caps: Caps) -> None:
-    """CapError if the student already has as many active jobs of this kind as allowed."""
-    allowed = caps.training_jobs_per_student if kind == "train" else caps.studies_per_student
-    if active_of_kind >= allowed:
-        what = "training run" if kind == "train" else "study"
-        raise CapError(f"You already have {active_of_kind} {what}{'s' if active_of_kind > 1 else ''} queued or "
-                       f"running (the class allows {allowed} at once, on every tab together): stop it or wait "
-                       "for it to finish.")
-
-
 def check_queue(waiting: int, slots: int, caps: Caps) -> None:
     """CapError if the server's queue is full."""
     if waiting >= caps.max_queued_jobs:
@@ -179,10 +169,14 @@ class ClassroomPolicy:
         student = self.room.student_by_owner(owner)
         return class_caps(self.room, student.class_code if student else None)
 
-    def admit(self, spec, active_of_kind: int, waiting: int, slots: int) -> None:
+    def active_limit(self, spec) -> int:
+        """How many jobs of this kind the owner may have queued or running at once, on every tab together."""
+        caps = self.caps_for(spec.owner)
+        return caps.training_jobs_per_student if spec.kind == "train" else caps.studies_per_student
+
+    def admit(self, spec, waiting: int, slots: int) -> None:
         """CapError unless the job fits its owner's caps and the server's queue (JobManager.submit asks)."""
         caps = self.caps_for(spec.owner)
-        check_active(active_of_kind, spec.kind, caps)
         check_queue(waiting, slots, caps)
         if spec.config is not None:
             check_config(spec.config, caps)

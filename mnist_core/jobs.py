@@ -216,12 +216,13 @@ class JobManager:
             raise JobError(f"Unknown kind of job {spec.kind!r}.")
         with self._lock:
             active = [j for j in self._jobs.values() if j.owner == spec.owner and j.active and j.kind == spec.kind]
-            if self.policy is not None:
+            limit = self.policy.active_limit(spec) if self.policy is not None else self.max_active_per_owner
+            if self.policy is not None and len(active) < limit:
                 try:
-                    self.policy.admit(spec, active_of_kind=len(active), waiting=len(self._waiting), slots=self.slots)
+                    self.policy.admit(spec, waiting=len(self._waiting), slots=self.slots)
                 except CapError as error:
                     raise JobError(str(error)) from None
-            elif len(active) >= self.max_active_per_owner:
+            if len(active) >= limit:
                 raise JobError(f"“{active[0].label}” is still {active[0].state}: stop it or wait for it "
                                "before starting another.")
             job = Job(job_id=next(self._ids), spec=spec, progress=self._new_progress(spec))

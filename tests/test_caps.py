@@ -3,7 +3,7 @@ from collections import namedtuple
 
 import pytest
 
-from mnist_core.caps import (GB, MB, Caps, CapError, check_active, check_config, check_queue, check_space,
+from mnist_core.caps import (GB, MB, Caps, CapError, check_config, check_queue, check_space,
                              class_caps, owner_bytes, parameter_count, queue_sentence, run_bytes, set_class_caps)
 from mnist_core.classroom import Classroom
 from mnist_core.config import TrainConfig
@@ -37,13 +37,18 @@ def test_a_model_over_5_m_parameters_or_a_run_over_30_epochs_is_refused():
     check_config(TrainConfig(epochs=31), Caps(max_epochs=40))  # the teacher can change it
 
 
-def test_one_active_job_of_each_kind():
-    check_active(0, "train", Caps())
-    with pytest.raises(CapError, match="1 training run queued or running .*on every tab together"):
-        check_active(1, "train", Caps())
-    with pytest.raises(CapError, match="1 study queued"):
-        check_active(1, "study", Caps())
-    check_active(1, "train", Caps(training_jobs_per_student=2))
+def test_the_policy_gives_each_class_its_own_active_limit(tmp_path):
+    from mnist_core.caps import ClassroomPolicy
+    from mnist_core.jobs import JobSpec
+
+    room = Classroom(Database(tmp_path / "db.sqlite3"))
+    other = room.create_class("B").code
+    ada, bo = room.join(None, "Ada", "1111"), room.join(other, "Bo", "2222")
+    set_class_caps(room, other, Caps(training_jobs_per_student=2, studies_per_student=3))
+    policy = ClassroomPolicy(room, RunStore(tmp_path / "runs"))
+    limits = [policy.active_limit(JobSpec(kind=kind, owner=owner)) for owner in (ada.owner, bo.owner, "abc123")
+              for kind in ("train", "study")]
+    assert limits == [1, 1, 2, 3, 1, 1]  # a quick-start token gets the default class's caps
 
 
 def test_a_full_queue_says_how_full_and_why():
@@ -92,3 +97,51 @@ def test_caps_are_kept_per_class_and_bad_ones_refused(tmp_path):
     with pytest.raises(CapError, match="max epochs must be a whole number of at least 1"):
         set_class_caps(room, None, Caps(max_epochs=0))
     assert Caps.from_json('{"max_epochs": "lots"}') == Caps() and Caps.from_json("not json") == Caps()
+
+
+def test_the_job_queue_asks_the_class_policy_and_the_teacher_clears_the_queue(tmp_path):
+    import threading
+    import time
+
+    from mnist_core.caps import ClassroomPolicy
+    from mnist_core.jobs import JobError, JobManager
+
+    room = Classroom(Database(tmp_path / "db.sqlite3"))
+    store = RunStore(tmp_path / "runs")
+    ada, bo, cy = (room.join(None, name, "1234") for name in ("Ada", "Bo", "Cy"))
+    set_class_caps(room, None, Caps(max_queued_jobs=1, max_epochs=2))
+    release = threading.Event()
+    jobs = JobManager(store, slots=1, policy=ClassroomPolicy(room, store),
+                      runners={"train": lambda job, data, store: release.wait(20)})
+    with pytest.raises(JobError, match="at most 2 epochs"):
+        jobs.submit_training(TrainConfig(epochs=3), None, owner=ada.owner)
+    running = jobs.submit_training(TrainConfig(epochs=1), None, owner=ada.owner)
+    deadline = time.time() + 10
+    while running.state != "running" and time.time() < deadline:
+        time.sleep(0.01)
+    waiting = jobs.submit_training(TrainConfig(epochs=1), None, owner=bo.owner)
+    with pytest.raises(JobError, match="queue is full: 1 runs are waiting for 1 training slot"):
+        jobs.submit_training(TrainConfig(epochs=1), None, owner=cy.owner)
+    assert [j.owner for j in jobs.all_jobs()] == [bo.owner, ada.owner]
+    assert jobs.clear_queue() == 1
+    release.set()
+    deadline = time.time() + 10
+    while (running.active or waiting.active) and time.time() < deadline:
+        time.sleep(0.01)
+    assert waiting.state == "cancelled" and running.state == "finished"
+
+
+def test_a_save_over_the_quota_is_refused_before_a_byte_is_written(tmp_path, tiny_result):
+    from mnist_core.caps import ClassroomPolicy
+    from mnist_core.runs import RunStoreError
+
+    room = Classroom(Database(tmp_path / "db.sqlite3"))
+    store = RunStore(tmp_path / "runs")
+    store.space_check = ClassroomPolicy(room, store).space_check
+    ada = room.join(None, "Ada", "1234")
+    set_class_caps(room, None, Caps(quota_bytes_per_student=1 * MB))
+    with pytest.raises(RunStoreError, match="Your runs take 0 MB of your 1 MB, and this one needs about 2 MB"):
+        store.save(tiny_result, owner=ada.owner)
+    assert store.list() == [] and not any(p.name.startswith(".tmp-") for p in store.root.glob("*"))
+    set_class_caps(room, None, Caps())
+    assert store.save(tiny_result, owner=ada.owner).owner == ada.owner

@@ -48,7 +48,8 @@ def render_sign_in() -> None:
                      expanded=bool(st.session_state.get(MESSAGE_KEY))):
         st.text_input("Class code", key="sign_in_class", max_chars=12, placeholder="empty: the default class",
                       help="The short code your teacher shows, such as K7QX2M.")
-        st.text_input("Name", key="sign_in_name", max_chars=30, placeholder="a first name or a nickname")
+        st.text_input("Name", key="sign_in_name", max_chars=30, placeholder="a first name or a nickname",
+                      help="A first name or a nickname, unique in your class; the teacher's board shows it.")
         st.text_input("PIN (4 digits)", key="sign_in_pin", max_chars=4, type="password",
                       help="Choose 4 digits when you join; type the same ones to sign in again, on any device.")
         with st.container(horizontal=True):
