@@ -6,6 +6,7 @@ page stays usable, and a reload or a page switch finds the run again.
 """
 import streamlit as st
 
+from ui.guesses import forget_guess, pending
 from ui.live_training import latest_train_job, live_view
 from ui.text import plain
 from ui.sidebar import RUN_NAME_KEY, current_config, start_training
@@ -26,9 +27,12 @@ if job is None or not job.active:
         else:
             st.markdown(f"**Next run:** {plain(config.short_description())} · "
                         f"{'all' if not config.subset else f'{10 * config.subset:,}'} training images")
+            ready, guess = pending()  # a lesson with guesses: Train waits for the sidebar's guess
             if st.button("Train this model", type="primary", icon=":material/play_arrow:", key="page_train",
-                         width="content"):
-                if start_training(config, st.session_state.get(RUN_NAME_KEY) or ""):
+                         width="content", disabled=not ready,
+                         help=None if ready else "Type your guess in the sidebar first."):
+                if start_training(config, st.session_state.get(RUN_NAME_KEY) or "", extra=guess):
+                    forget_guess()
                     st.rerun()
 
 live_view()

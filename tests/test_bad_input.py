@@ -749,7 +749,7 @@ REVIEWED_RAW_HTML = {
     "ui/class_handwriting.py": 1,  # the misread drawings
     "ui/draw_views.py": 2,  # the big digit and its percentage; the preprocessing cards
     "ui/image_grid.py": 2,  # the crisp-pixels CSS; the gallery tiles (digits, probabilities, PNGs)
-    "ui/projector.py": 2,  # the projector style sheet (a constant); a chart's summary (escaped by plain())
+    "ui/projector.py": 2,  # the projector style sheet (a constant); a chart's summary (html.escape)
 }
 
 

@@ -15,6 +15,16 @@ from .text import plain
 
 GUESS_KEY = "guess_accuracy"  # session_state: the percentage typed (None until typed)
 DIVERGES_KEY = "guess_diverges"
+PENDING_KEY = "guess_pending"  # session_state: (ready, extra) as the sidebar read them in this script run
+
+
+def set_pending(ready: bool, extra: dict | None) -> None:
+    """What the sidebar read, for every Train button of this run (the Train page has one too)."""
+    st.session_state[PENDING_KEY] = (ready, extra)
+
+
+def pending() -> tuple[bool, dict | None]:
+    return st.session_state.get(PENDING_KEY, (True, None))
 
 
 def guess_inputs() -> tuple[bool, dict | None]:

@@ -10,6 +10,8 @@ the back of the room.
 """
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
 from .charts.palette import BACKGROUND, PRIMARY, TEXT
@@ -28,7 +30,7 @@ PROJECTOR_CSS = f"""
   .stApp h3 {{ font-size: 1.9rem !important; }}
   .stApp [data-testid="stCaptionContainer"], .stApp [data-testid="stCaptionContainer"] p {{
     font-size: 1.2rem !important; color: {TEXT} !important; opacity: 1 !important; }}
-  .stApp [data-testid="stMetricValue"] {{ font-size: 3rem !important; }}
+  .stApp [data-testid="stMetricValue"], .stApp [data-testid="stMetricValue"] * {{ font-size: 3rem !important; }}
   .stApp [data-testid="stAppViewContainer"], .stApp [data-testid="stSidebar"] {{ background: {BACKGROUND}; }}
   .stApp [data-testid="stVegaLiteChart"] .mark-line path {{ stroke-width: 5px !important; }}
   .stApp [data-testid="stVegaLiteChart"] .mark-rule line {{ stroke-width: 3px !important; }}
@@ -68,6 +70,7 @@ def projector_toggle() -> None:
 def chart_summary(sentence: str, always: bool = False) -> None:
     """A one-sentence summary under a chart: large in projector mode, a caption otherwise (`always`)."""
     if projector_on():
-        st.markdown(f'<p class="chart-summary">{plain(sentence)}</p>', unsafe_allow_html=True)
+        # Inside an HTML block Markdown escapes are not undone, so the sentence is HTML-escaped instead.
+        st.markdown(f'<p class="chart-summary">{html.escape(sentence)}</p>', unsafe_allow_html=True)
     elif always:
         st.caption(plain(sentence))

@@ -24,7 +24,7 @@ from mnist_core.jobs import TRAIN, JobError
 from mnist_core.lessons import HIDDEN, LOCKED, Lesson
 from mnist_core.runs import RunStoreError
 
-from .guesses import forget_guess, guess_inputs
+from .guesses import forget_guess, guess_inputs, set_pending
 from .identity import current_class_code, current_owner, lesson_book
 from .live_training import sidebar_status
 from .page_links import TRAIN_PAGE
@@ -338,6 +338,7 @@ def render_sidebar(on_train_page: bool = False) -> TrainConfig | None:
     if lesson is not None and lesson.guesses:
         with guess_box:
             guess_ready, guess = guess_inputs()
+    set_pending(guess_ready, guess)
     job = get_jobs().active_job(current_owner(), kind=TRAIN)
     with actions:
         train_col, stop_col = st.columns(2)

@@ -140,15 +140,15 @@ def _board_fragment(code: str, setting: str) -> None:
         st.altair_chart(guesses_chart(rows, reveal, projector), width="stretch", key="guesses_chart")
     chart_summary(guesses_summary(rows, error), always=True)
     if rows:
+        # A plain HTML table (not a canvas grid): readable on a projector and by a screen reader.
         names = display_names(rows, reveal)
-        st.dataframe(pd.DataFrame([{
-            "Student": name, setting: str(r.x), "Validation accuracy": None if r.val_accuracy is None else 100 * r.val_accuracy,
-            "Run": "training" if r.training else r.status,
-            "Guess": None if r.guess is None else 100 * r.guess,
+        st.table(pd.DataFrame([{
+            "Student": name, setting: str(r.x),
+            "Validation accuracy": "" if r.val_accuracy is None else f"{100 * r.val_accuracy:.1f}%",
+            "Run": "still training" if r.training else r.status,
+            "Guess": "" if r.guess is None else f"{100 * r.guess:.0f}%",
             "Diverge guess": "" if r.guess_diverges is None else ("yes" if r.guess_diverges else "no"),
-            "Score": r.score} for name, r in zip(names, rows)]), hide_index=True,
-            column_config={"Validation accuracy": st.column_config.NumberColumn(format="%.1f%%"),
-                           "Guess": st.column_config.NumberColumn(format="%.0f%%")})
+            "Score": "" if r.score is None else f"{r.score:g}"} for name, r in zip(names, rows)]).set_index("Student"))
 
 
 # --- lessons ----------------------------------------------------------------------------------
