@@ -25,7 +25,7 @@ from mnist_core.lessons import HIDDEN, LOCKED, Lesson
 from mnist_core.runs import RunStoreError
 
 from .guesses import forget_guess, guess_inputs, set_pending
-from .identity import current_class_code, current_owner, lesson_book
+from .identity import current_class_code, current_owner, lesson_book, signed_in
 from .live_training import sidebar_status
 from .page_links import TRAIN_PAGE
 from .projector import projector_toggle
@@ -291,6 +291,9 @@ def start_training(config: TrainConfig, name: str = "", extra: dict | None = Non
     """Submit a training job for this user; False, with the reason shown (st.error), if it cannot start."""
     from .session import get_data  # the dataset is loaded (once, for everyone) on the first Train
 
+    student = signed_in()
+    if student is not None:  # the run says whose it is, as `train --student` does
+        extra = {"student": student.name, "class": student.class_code, **(extra or {})}
     try:
         get_jobs().submit_training(config, get_data(), owner=current_owner(), name=name.strip() or None, extra=extra)
     except DataError as error:
