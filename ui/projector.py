@@ -14,11 +14,19 @@ import html
 
 import streamlit as st
 
-from .charts.palette import BACKGROUND, PRIMARY, TEXT
+from .charts.palette import BACKGROUND, GREY, PRIMARY, TEXT
 from .text import plain
 
 PROJECTOR_PARAM = "projector"
 PROJECTOR_KEY = "projector_mode"  # session_state (the toggle's key)
+
+# Always on: Streamlit draws captions in the text colour at 60% opacity, grey on white below WCAG AA's
+# 4.5:1 (axe-core's color-contrast); GREY is 9.7:1 on white.
+BASE_CSS = f"""
+<style>
+  .stApp [data-testid="stCaptionContainer"] {{ color: {GREY}; opacity: 1; }}
+</style>
+"""
 
 PROJECTOR_CSS = f"""
 <style>
@@ -38,6 +46,7 @@ PROJECTOR_CSS = f"""
   .stApp [data-testid="stVegaLiteChart"] text {{ font-size: 18px !important; fill: {TEXT} !important; }}
   .stApp [data-testid="stVegaLiteChart"] .role-axis-domain line,
   .stApp [data-testid="stVegaLiteChart"] .role-axis-tick line {{ stroke: {TEXT} !important; stroke-width: 2px !important; }}
+  .stApp button p, .stApp button [data-testid="stMarkdownContainer"] {{ color: inherit !important; }}
   .stApp .chart-summary {{ font-size: 1.6rem !important; font-weight: 600; border-left: 6px solid {PRIMARY};
     padding-left: 0.6rem; }}
 </style>
@@ -52,10 +61,9 @@ def projector_on() -> bool:
 
 
 def apply_projector_mode() -> bool:
-    """Put the projector style sheet on the page when the mode is on (call once per run, early)."""
+    """Put the app's style sheet on the page, with the projector one when the mode is on (once per run, early)."""
     on = projector_on()
-    if on:
-        st.html(PROJECTOR_CSS)
+    st.html(BASE_CSS + (PROJECTOR_CSS if on else ""))
     return on
 
 
