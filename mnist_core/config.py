@@ -68,6 +68,7 @@ class TrainConfig:
     subset: int = 0  # train on this many images per class (0 = all of them)
     seed: int = 0  # fixes initial weights, the validation split and the batch order
     max_steps: int = 0  # stop after this many batches in all (0 = no limit); for smoke tests
+    augment: bool = False  # train on randomly distorted batches (mnist_core.augment.DRAW_RECIPE): reads drawings better
 
     def __post_init__(self):
         # Accept lists from JSON or widgets, but keep the frozen object hashable.
@@ -129,6 +130,8 @@ class TrainConfig:
             text += f" · L1 {self.l1:g}"
         if self.dropout:
             text += f" · dropout {self.dropout:g}"
+        if self.augment:
+            text += " · augmented"
         return text
 
     def validate(self) -> "TrainConfig":
@@ -189,6 +192,8 @@ class TrainConfig:
         if not SEED_RANGE[0] <= self.seed <= SEED_RANGE[1]:
             raise ConfigError(f"The seed must be a whole number from {SEED_RANGE[0]} to {SEED_RANGE[1]} "
                               f"(got {self.seed}).")
+        if not isinstance(self.augment, bool):
+            raise ConfigError(f"augment must be true or false, not {self.augment!r}.")
         number("max_steps", self.max_steps, integer=True)
         if self.max_steps < 0:
             raise ConfigError("max_steps must be 0 (no limit) or positive.")

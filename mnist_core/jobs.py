@@ -16,6 +16,7 @@ user can never see or stop another user's job.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import os
@@ -27,6 +28,7 @@ from typing import Callable
 
 import torch
 
+from .analysis_jobs import ANALYSIS, TaskProgress, run_analysis_job, task_label
 from .callbacks import Callback
 from .caps import CapError
 from .config import ConfigError, TrainConfig
@@ -38,6 +40,7 @@ from .train import TrainResult, fit
 QUEUED, RUNNING, FINISHED, FAILED, CANCELLED = "queued", "running", "finished", "failed", "cancelled"
 ACTIVE_STATES = (QUEUED, RUNNING)
 TRAIN, STUDY = "train", "study"  # the kinds of job; a user may run one of each at a time
+STEP_MODE = "step"  # options["mode"] of a TRAIN job trained by hand, one press at a time (mnist_core/step_job.py)
 KEEP_FINISHED_PER_OWNER = 20  # older finished jobs are dropped from memory (their runs stay on disk)
 
 
@@ -66,6 +69,8 @@ class JobSpec:
         """What the user sees: the run's name, its settings, or the study's title."""
         if self.kind == STUDY:
             return study_for(self.study, self.options).title
+        if self.kind == ANALYSIS:
+            return task_label(self.options)
         return self.name or (self.config.short_description() if self.config else self.kind)
 
     def to_dict(self) -> dict:
@@ -117,9 +122,18 @@ class Job:
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
 
+    @property
+    def step_mode(self) -> bool:
+        """A run trained by hand (Step mode): it holds a training slot only while a press trains."""
+        return is_step_mode(self.spec)
+
     def stop(self) -> None:
         """Ask the job to stop; a running fit() notices before its next batch. Safe to call twice."""
         self.stop_event.set()
+
+
+def is_step_mode(spec: JobSpec) -> bool:
+    return spec.kind == TRAIN and spec.options.get("mode") == STEP_MODE
 
 
 def save_error_text(error: RunStoreError) -> str:
@@ -168,7 +182,8 @@ def run_study_job(job: Job, data, store: RunStore) -> list:
                         progress=job.progress, stop=job.stop_event, on_save_error=keep_save_error)
 
 
-RUNNERS: dict[str, Callable[[Job, object, RunStore], object]] = {TRAIN: run_training_job, STUDY: run_study_job}
+RUNNERS: dict[str, Callable[[Job, object, RunStore], object]] = {
+    TRAIN: run_training_job, STUDY: run_study_job, ANALYSIS: run_analysis_job}
 
 
 class JobManager:
@@ -186,7 +201,7 @@ class JobManager:
         self.runners = dict(runners or RUNNERS)  # kind -> worker(job, data, store)
         self._lock = threading.Condition()
         self._jobs: dict[int, Job] = {}
-        self._waiting: list[int] = []  # queued job ids, in order
+        self._waiting: list = []  # queued job ids (and Step-mode presses waiting for a slot), in order
         self._running = 0
         self._ids = itertools.count(1)
 
@@ -200,6 +215,12 @@ class JobManager:
         options = {"extra": dict(extra)} if extra else {}
         return self.submit(JobSpec(kind=TRAIN, owner=owner, config=config, name=name, options=options), data)
 
+    def submit_stepping(self, config: TrainConfig, data, owner: str, name: str | None = None) -> Job:
+        """Open a Step-mode session of `config`: a TRAIN job (the owner's one active training) that trains
+        when `job.progress.request(...)` asks and is saved as a run when it ends (Finish, Stop, idle)."""
+        return self.submit(JobSpec(kind=TRAIN, owner=owner, config=config, name=name,
+                                   options={"mode": STEP_MODE}), data)
+
     def submit_study(self, study: str, data, owner: str, seeds: tuple[int, ...] = (0,),
                      options: dict | None = None) -> Job:
         """Queue a study (a name in STUDIES, or "custom" with options); each finished run is saved.
@@ -207,6 +228,10 @@ class JobManager:
         spec = JobSpec(kind=STUDY, owner=owner, study=study, seeds=tuple(seeds), options=dict(options or {}))
         study_for(spec.study, spec.options)  # a bad name or option is said now, not by a failed job
         return self.submit(spec, data)
+
+    def submit_analysis(self, task: str, data, owner: str, **options) -> Job:
+        """Queue one of the Draw page's heavy computations (analysis_jobs.TASKS), e.g. a t-SNE map."""
+        return self.submit(JobSpec(kind=ANALYSIS, owner=owner, options={"task": task, **options}), data)
 
     def submit(self, spec: JobSpec, data=None) -> Job:
         """Queue `spec` for its owner; JobError if the owner already has an active job of this kind."""
@@ -237,20 +262,79 @@ class JobManager:
     def _new_progress(spec: JobSpec) -> Callback:
         if spec.kind == STUDY:
             return StudyProgress(run_plan(study_for(spec.study, spec.options), spec.seeds))
+        if is_step_mode(spec):
+            from .step_job import StepProgress
+            return StepProgress()
+        if spec.kind == ANALYSIS:
+            return TaskProgress()
         return History()
 
     # --- the worker --------------------------------------------------------
-    def _run(self, job: Job, data) -> None:
+    def _wait_for_slot(self, ticket, stop: threading.Event | None) -> bool:
+        """First come, first served: True once fewer tickets are ahead than slots are free (lock held),
+        False if `stop` was set while waiting. `ticket` is in self._waiting."""
+        while not (stop is not None and stop.is_set()) and self._waiting.index(ticket) >= self.slots - self._running:
+            self._lock.wait(timeout=0.5)
+        self._waiting.remove(ticket)
+        if stop is not None and stop.is_set():
+            self._lock.notify_all()
+            return False
+        self._running += 1
+        return True
+
+    @contextlib.contextmanager
+    def training_slot(self):
+        """Hold one training slot (waiting in line for it) while the block runs: a Step-mode press."""
+        ticket = object()
         with self._lock:
-            # First come, first served: start once fewer jobs are ahead than slots are free.
-            while not job.stop_event.is_set() and self._waiting.index(job.job_id) >= self.slots - self._running:
-                self._lock.wait(timeout=0.5)
-            self._waiting.remove(job.job_id)
-            if job.stop_event.is_set():
-                job.state, job.finished = CANCELLED, time.time()
+            self._waiting.append(ticket)
+            self._wait_for_slot(ticket, None)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
                 self._lock.notify_all()
+
+    def _run_step_mode(self, job: Job, data) -> None:
+        from .step_job import run_step_session
+
+        with self._lock:
+            self._waiting.remove(job.job_id)  # a session holds no slot between presses
+            job.state, job.started = RUNNING, time.time()
+        try:
+            torch.set_num_threads(self.threads_per_job)
+
+            def save(result) -> RunInfo | None:
+                try:
+                    job.run_info = self.store.save(result, name=job.spec.name, owner=job.owner,
+                                                   test_labels=data.test_labels)
+                    job.save_error = None
+                except RunStoreError as error:
+                    job.run_info, job.save_error = None, save_error_text(error)
+                return job.run_info
+
+            result = run_step_session(job, data, slot=self.training_slot, save=save)
+            saved = job.progress.snapshot()["saved"]
+            if not (saved and saved[-1][1] == result.steps and job.run_info is not None):
+                save(result)  # unless a Save press has just kept these very weights
+            job.result, job.state = result, FINISHED
+        except ConfigError as error:
+            job.error, job.state = str(error), FAILED
+        except Exception as error:  # a crash must end as a visible failed job, never a hung one
+            job.error = f"The training crashed: {type(error).__name__}: {error}"
+            job.state = FAILED
+            traceback.print_exc()
+        finally:
+            job.finished = time.time()
+
+    def _run(self, job: Job, data) -> None:
+        if job.step_mode:
+            return self._run_step_mode(job, data)
+        with self._lock:
+            if not self._wait_for_slot(job.job_id, job.stop_event):
+                job.state, job.finished = CANCELLED, time.time()
                 return
-            self._running += 1
             job.state, job.started = RUNNING, time.time()
         try:
             # Process-wide, but every job sets the same value: one thread per job.

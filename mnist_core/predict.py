@@ -22,13 +22,18 @@ from torch import nn
 
 from .config import NUM_CLASSES
 from .models import as_model_input
-from .preprocess import PreprocessError, PreprocessResult, load_image, to_mnist
+from .preprocess import (DESKEW_DEFAULT, STROKES_DEFAULT, PreprocessError, PreprocessResult, load_image,
+                         to_mnist)
 
 PREPROCESSING_STEPS = {  # toggle name -> what the step does, for pages and --help
     "crop": "crop to the ink's bounding box",
     "scale": "scale the ink to fit a 20x20 box",
     "center_of_mass": "centre the ink by its centre of mass",
+    "deskew": "remove the slant (deskew by image moments)",
+    "strokes": "bring the pen's width toward MNIST's stroke width",
 }
+STEP_DEFAULTS = {"crop": True, "scale": True, "center_of_mass": True,  # what predict and the Draw page use
+                 "deskew": DESKEW_DEFAULT, "strokes": STROKES_DEFAULT}
 DECIMALS = 6  # probabilities in the JSON output; plenty to tell 0.999999 from 1
 EVAL_BATCH = 1000  # big batches are fastest for inference and still small in memory
 
@@ -85,19 +90,24 @@ class DrawingReading:
 
 
 def ablation_toggles(steps_off: list[str] | tuple[str, ...]) -> dict[str, dict[str, bool]]:
-    """The variants to compare: each step off alone, and all of them off together when several are.
+    """The variants to compare: each step switched away from its default alone, and all of them
+    together when several are. A step on by default is left out; one off by default (deskew) is
+    switched on, so its card shows what it would change.
 
     >>> list(ablation_toggles(["crop"]))
     ['crop']
-    >>> ablation_toggles(["crop", "scale"])["crop+scale"]
-    {'crop': False, 'scale': False, 'center_of_mass': True}
+    >>> v = ablation_toggles(["crop", "scale"])["crop+scale"]
+    >>> v["crop"], v["scale"], v["center_of_mass"]
+    (False, False, True)
+    >>> ablation_toggles(["deskew"])["deskew"]["deskew"]
+    True
     """
     unknown = [s for s in steps_off if s not in PREPROCESSING_STEPS]
     if unknown:
         raise ValueError(f"Unknown preprocessing step(s): {', '.join(unknown)}.")
-    variants = {step: {s: s != step for s in PREPROCESSING_STEPS} for step in steps_off}
+    variants = {step: {s: STEP_DEFAULTS[s] != (s == step) for s in PREPROCESSING_STEPS} for step in steps_off}
     if len(steps_off) > 1:
-        variants["+".join(steps_off)] = {s: s not in steps_off for s in PREPROCESSING_STEPS}
+        variants["+".join(steps_off)] = {s: STEP_DEFAULTS[s] != (s in steps_off) for s in PREPROCESSING_STEPS}
     return variants
 
 
@@ -112,7 +122,7 @@ def read_drawing(model: torch.nn.Module, image: Any, steps_off: list[str] | tupl
     start = time.perf_counter()
     if isinstance(image, (str, bytes)) or hasattr(image, "read") or hasattr(image, "getvalue"):
         image = load_image(image)  # decode once, not once per variant
-    prediction = predict_digit(model, image)
+    prediction = predict_digit(model, image)  # every step at its default
     without = {}
     if not prediction.blank:
         without = {name: predict_digit(model, image, **toggles)

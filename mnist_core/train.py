@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .augment import augment_batch
 from .callbacks import BatchEvent, Callback, EpochEvent
 from .config import NUM_CLASSES, OPTIMIZERS, TrainConfig
 from .data import MnistData, Split, batch_count, iterate_batches, make_split
@@ -180,6 +181,7 @@ class _Run:
     callbacks: list
     result: TrainResult
     step: int = 0
+    augment: torch.Generator | None = None  # the augmentation's random stream, when config.augment
 
 
 def _train_step(run: _Run, x: torch.Tensor, y: torch.Tensor) -> tuple[float, int]:
@@ -218,7 +220,10 @@ def train_epoch(run: _Run, epoch: int, stop: threading.Event | None) -> tuple[st
         t0 = time.perf_counter()
         rows = run.split.train_index[index]
         y = run.data.train_labels[rows]
-        loss, correct = _train_step(run, run.data.train_x[rows], y)
+        x = run.data.train_x[rows]
+        if run.augment is not None:
+            x = augment_batch(x, generator=run.augment)
+        loss, correct = _train_step(run, x, y)
         run.step += 1
         run.result.epochs_run = epoch  # counted once a batch ran: a stop between epochs starts none
         run.result.train_seconds += time.perf_counter() - t0
@@ -251,8 +256,9 @@ def _prepare(config: TrainConfig, data: MnistData, history: History, callbacks, 
     torch.manual_seed(config.seed + 2)  # dropout masks
     result = TrainResult(model=model, config=config, status="completed", reason="",
                          parameters=count_parameters(model), train_size=n_train, data_source=data.source)
+    augment = torch.Generator().manual_seed(config.seed + 3) if config.augment else None
     run = _Run(config, data, split, model, optimizer, scheduler, order, total_steps,
-               log_every or log_interval(config, total_steps), history, list(callbacks), result)
+               log_every or log_interval(config, total_steps), history, list(callbacks), result, augment=augment)
     for cb in run.callbacks:
         cb.set_model(model)
     _emit(run, "on_train_start", {"total_steps": total_steps, "epochs": config.epochs,

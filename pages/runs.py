@@ -1,4 +1,4 @@
-"""Run history: every saved run, curves of several runs on one chart, rename, delete and CSV download.
+"""Run history: every saved run, curves of several runs on one chart, rename, delete, download and upload.
 
 Runs live in the run store on disk ($MNIST_LAB_RUNS, default ./runs), so they
 survive a server restart. Your own runs can be renamed and deleted; runs
@@ -17,6 +17,7 @@ from ui.text import plain
 from ui.run_picker import SELECTED_RUN_KEY, load_run, run_table_row, unique_labels
 from ui.identity import current_owner
 from ui.session import get_store
+from ui.take_home import download_buttons, upload_box
 
 st.title("Run history")
 store, me = get_store(), current_owner()
@@ -25,6 +26,8 @@ mine = [r for r in runs if r.owner == me]
 others = [r for r in runs if r.owner != me]
 for problem in store.problems:
     st.caption(f"Skipped a damaged run folder: {plain(problem)}")
+with st.expander("Upload a run", icon=":material/upload:", expanded=not runs):
+    upload_box(store, me)
 if not runs:
     st.info("No runs yet. Press **Train** in the sidebar; every run is saved here.", icon=":material/history:")
     st.stop()
@@ -77,6 +80,7 @@ info = by_id[run_id]
 st.caption(plain(f"{info.config.short_description()} · {outcome_sentence(info.status, info.reason)}"))
 loaded = load_run(info, with_model=False)
 if loaded is not None:
+    download_buttons(store, info, key="history_download")
     st.download_button("Download history (CSV)", history_to_csv(loaded.history), file_name=f"{run_id}-history.csv",
                        mime="text/csv", icon=":material/download:", key="download_csv")
 if info.owner != me:

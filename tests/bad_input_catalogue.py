@@ -33,6 +33,8 @@ BULLETS = {
     "delete-training": "deleting a run that is training",
     "save": "disk full or a read-only runs folder when saving",
     "crash": "a worker that crashes mid-run (item 3)",
+    "upload": "an uploaded run (issue 15): not a zip, zip bomb, ../ entries, a pickle in the weights, wrong shapes, "
+              "unknown architecture, oversized",
     # Issue 12: the class at once.
     "names": "a taken name, a wrong PIN, five wrong PINs, a PIN that is not 4 digits, an invisible name",
     "ownership": "renaming or deleting someone else's run",
@@ -60,6 +62,37 @@ WRONG_SHAPE = ("The weights of run {run_id} do not fit its architecture or are d
 NOTHING_DRAWN = "Nothing drawn yet: draw a digit with the mouse or a finger."
 DIVERGED = (r"Diverged: loss (became NaN|became infinite|exploded to \S+) at step \d+: "
             r"the learning rate 10 is too large for SGD — try 0\.1\.")
+
+# An uploaded run (tests/hostile_zips.py builds each file) -> the exact sentence it gets.
+UPLOAD_REFUSED = {
+    "not-a-zip": "This file is not a .zip archive: upload a .zip made by MNIST Lab's Download button.",
+    "zip-bomb": "The zip would unpack to far more than a run holds (it looks like a zip bomb), so it was not opened.",
+    "dotdot": "The zip holds a path outside its folder ('../../evil.txt'), so it was not opened.",
+    "absolute": "The zip holds a path outside its folder ('/etc/cron.d/evil'), so it was not opened.",
+    "pickle": "The weights.pt in the zip holds more than plain tensors (it could run code when loaded), "
+              "so it was not loaded.",
+    "wrong-shapes": "The weights in the zip do not fit the Shallow MLP its config.json describes: layers.0.weight "
+                    "is 16×784 where the model has 32×784.",
+    "unknown-architecture": "The settings in the zip's config.json are not valid: Unknown architecture 'resnet': "
+                            "choose one of softmax, mlp, deep-mlp, cnn.",
+    "oversized": "The file is 51.0 MB, more than the 50 MB an uploaded run may have.",
+    "too-many-entries": "The zip holds 500 entries, more than the 16 a run has, so it was not opened.",
+    "no-config": "The zip has no config.json, so it is not a run made by MNIST Lab's Download button.",
+    "bad-json": "The config.json in the zip is not valid JSON.",
+}
+UPLOAD_GIVEN = {
+    "not-a-zip": "a PNG picture renamed .zip",
+    "zip-bomb": "a run whose history.json is 20 MB of zeros packed into 20 kB",
+    "dotdot": "a run zip with an extra entry ../../evil.txt",
+    "absolute": "a run zip with an extra entry /etc/cron.d/evil",
+    "pickle": "a run zip whose weights.pt holds an object that creates a file when unpickled",
+    "wrong-shapes": "an MLP 32 run zip holding an MLP 16's weights",
+    "unknown-architecture": "a run zip whose config.json says arch resnet",
+    "oversized": "a run zip padded to 51 MB",
+    "too-many-entries": "a zip of 500 empty files",
+    "no-config": "a run zip without config.json",
+    "bad-json": "a run zip whose config.json is not JSON",
+}
 
 
 @dataclass(frozen=True)
@@ -227,6 +260,15 @@ CASES = [
     Case("page-worker-crashes", "crash", "page", "an exception injected into the training worker at its first report",
          "The training crashed: RuntimeError: injected fault", "page_crash", needs_mnist=True),
 
+    # --- uploaded runs (issue 15) -------------------------------------------------------------------
+    *[Case(f"cli-import-{kind}", "upload", "cli", f"import FILE.zip, FILE being {UPLOAD_GIVEN[kind]}",
+           UPLOAD_REFUSED[kind], "cli_upload", (kind,))
+      for kind in ("not-a-zip", "zip-bomb", "dotdot", "pickle", "wrong-shapes", "unknown-architecture", "oversized")],
+    *[Case(f"page-upload-{kind}", "upload", "page", f"Run history: upload {UPLOAD_GIVEN[kind]}",
+           UPLOAD_REFUSED[kind], "page_upload", (kind,), needs_mnist=True)
+      for kind in ("not-a-zip", "zip-bomb", "pickle", "wrong-shapes")],
+    *[Case(f"engine-upload-{kind}", "upload", "engine", f"import_run_zip of {UPLOAD_GIVEN[kind]}", message,
+           "engine_upload", (kind,)) for kind, message in UPLOAD_REFUSED.items()],
     # --- issue 12: names and PINs ------------------------------------------------------------------------
     Case("engine-name-taken", "names", "engine", "join the class as “ada” when “Ada” has joined",
          "The name “Ada” is taken in this class: choose another one, or sign in if it is yours.",

@@ -702,6 +702,56 @@ def scenario_cli_experiment_not_writable(case: Case, tmp_path, **_) -> Seen:
     return cli_seen(completed, {"path": out})
 
 
+def scenario_cli_upload(case: Case, tmp_path, good_upload, **_) -> Seen:
+    from hostile_zips import hostile_zip
+
+    marker = tmp_path / "i-was-executed"
+    upload = tmp_path / "upload.zip"
+    upload.write_bytes(hostile_zip(case.args[0], good_upload, marker))
+    completed = run_cli("import", str(upload), "--out", str(tmp_path / "runs"))
+    assert len(completed.stderr.splitlines()) == 1, completed.stderr
+    assert not marker.exists(), "a weights file must never be unpickled as code"
+    assert not (tmp_path / "runs").exists() or list((tmp_path / "runs").iterdir()) == [], "nothing is left behind"
+    assert sorted(p.name for p in tmp_path.parent.iterdir() if p.name == "evil.txt") == []
+    return cli_seen(completed)
+
+
+def scenario_page_upload(case: Case, tmp_path, runs_dir, good_upload, **_) -> Seen:
+    from hostile_zips import hostile_zip
+
+    from mnist_core.runs import RunStore
+
+    marker = tmp_path / "i-was-executed"
+    at = open_app("pages/runs.py")
+    (box,) = at.get("file_uploader")
+    box.set_value(("upload.zip", hostile_zip(case.args[0], good_upload, marker), "application/zip")).run()
+    assert not marker.exists(), "a weights file must never be unpickled as code"
+    assert RunStore(runs_dir).list() == [] and not at.success, "nothing is saved"
+    assert run_store_entries(runs_dir) == [], "nothing is left behind"
+    return page_seen(at)
+
+
+@pytest.fixture(scope="module")
+def good_upload(tmp_path_factory):
+    from hostile_zips import exported_mlp_zip
+    return exported_mlp_zip(tmp_path_factory.mktemp("home"))
+
+
+def scenario_engine_upload(case: Case, tmp_path, good_upload, **_) -> Seen:
+    from hostile_zips import hostile_zip
+
+    from mnist_core.run_import import RunImportError, import_run_zip
+    from mnist_core.runs import RunStore
+
+    marker = tmp_path / "i-was-executed"
+    store = RunStore(tmp_path / "runs")
+    with pytest.raises(RunImportError) as caught:
+        import_run_zip(hostile_zip(case.args[0], good_upload, marker), store, owner="student0002")
+    assert not marker.exists(), "a weights file must never be unpickled as code"
+    assert not store.root.exists() or list(store.root.iterdir()) == [], "nothing is left behind"
+    return Seen([str(caught.value)], str(caught.value))
+
+
 SCENARIOS = {name.removeprefix("scenario_"): function for name, function in globals().items()
              if name.startswith("scenario_")}
 
@@ -721,6 +771,8 @@ def test_the_catalogue_covers_every_line_of_the_issue():
                                   for case in CASES])  # integration: needs real MNIST (conftest.py)
 def test_bad_input(case: Case, request, tmp_path, monkeypatch):
     fixtures = {"tmp_path": tmp_path, "monkeypatch": monkeypatch, "tiny_result": request.getfixturevalue("tiny_result")}
+    if case.bullet == "upload":
+        fixtures["good_upload"] = request.getfixturevalue("good_upload")
     if case.where == "page":
         fixtures["runs_dir"] = request.getfixturevalue("runs_dir")
         fixtures["jobs_to_stop"] = request.getfixturevalue("jobs_to_stop")
@@ -747,6 +799,7 @@ APP_SOURCES = [REPO_ROOT / "app.py", *sorted((REPO_ROOT / "ui").glob("*.py")),
 # pictures it encodes itself and fixed text, never from text a user typed or a file on disk.
 REVIEWED_RAW_HTML = {
     "ui/class_handwriting.py": 1,  # the misread drawings
+    "ui/draw_insight.py": 2,  # the nearest MNIST images: PNGs, digit labels and distances (numbers only)
     "ui/draw_views.py": 2,  # the big digit and its percentage; the preprocessing cards
     "ui/image_grid.py": 2,  # the crisp-pixels CSS; the gallery tiles (digits, probabilities, PNGs)
     "ui/projector.py": 2,  # the projector style sheet (a constant); a chart's summary (html.escape)

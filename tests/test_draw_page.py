@@ -173,7 +173,7 @@ def test_each_step_switched_off_shows_its_own_reading_beside_the_full_one(run):
         "left": 10, "top": 10, "width": 45, "height": 60, "slant": 0.0, "pen": 8}))  # small, in a corner
     inject(at, canvas)
     at.run()
-    assert "Every step is on" in texts(at.caption)
+    assert "Every step is at its default" in texts(at.caption)
     at.toggle(key="draw_step_crop").set_value(False).run()
     cards = texts(at.get("html"))
     assert "with every step" in cards and "without cropping" in cards and "without scaling" not in cards

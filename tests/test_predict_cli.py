@@ -17,7 +17,7 @@ from PIL import Image
 from digit_strokes import as_canvas_rgba, render_digit
 from mnist_core.cli import main
 from mnist_core.config import TrainConfig
-from mnist_core.predict import ablation_toggles, read_drawing
+from mnist_core.predict import STEP_DEFAULTS, ablation_toggles, read_drawing
 from mnist_core.predict import predict_digit
 from mnist_core.preprocess import PreprocessError
 from mnist_core.runs import RunStore
@@ -126,9 +126,11 @@ def test_the_real_command_line(run_dir, pictures):
 
 def test_ablation_toggles_leave_out_one_step_each_then_all_together():
     variants = ablation_toggles(["crop", "scale", "center_of_mass"])
-    assert variants["crop"] == {"crop": False, "scale": True, "center_of_mass": True}
-    assert variants["center_of_mass"] == {"crop": True, "scale": True, "center_of_mass": False}
-    assert variants["crop+scale+center_of_mass"] == {"crop": False, "scale": False, "center_of_mass": False}
+    rest = {"deskew": STEP_DEFAULTS["deskew"], "strokes": STEP_DEFAULTS["strokes"]}  # at their defaults
+    assert variants["crop"] == {"crop": False, "scale": True, "center_of_mass": True, **rest}
+    assert variants["center_of_mass"] == {"crop": True, "scale": True, "center_of_mass": False, **rest}
+    assert variants["crop+scale+center_of_mass"] == {"crop": False, "scale": False, "center_of_mass": False, **rest}
+    assert ablation_toggles(["strokes"])["strokes"]["strokes"] is False
     assert ablation_toggles([]) == {}
     with pytest.raises(ValueError, match="Unknown"):
         ablation_toggles(["rotate"])
@@ -142,7 +144,8 @@ def test_read_drawing_agrees_with_predict_digit_for_every_variant(model):
     assert reading.without["scale"].probabilities == pytest.approx(
         predict_digit(model, canvas, scale=False).probabilities)
     assert reading.without["scale+center_of_mass"].preprocessed.steps == {
-        "crop": True, "scale": False, "center_of_mass": False}
+        "crop": True, "scale": False, "center_of_mass": False,
+        "deskew": STEP_DEFAULTS["deskew"], "strokes": STEP_DEFAULTS["strokes"]}
     assert reading.seconds > 0
 
 

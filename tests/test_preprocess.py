@@ -22,6 +22,9 @@ from digit_strokes import as_canvas_rgba
 
 CANVAS = 280
 
+# The classic MNIST steps only: the tests that rebuild MNIST's own digits check those steps exactly.
+CLASSIC = {"deskew": False, "strokes": False}
+
 
 # ---------------------------------------------------------------- synthetic drawings
 
@@ -189,9 +192,9 @@ def test_files_on_disk(tmp_path, fmt, options):
     drawing = 255 - draw_digit("four")  # a black digit scanned on white paper
     path = tmp_path / f"digit.{fmt.lower()}"
     path.write_bytes(encode(drawing, fmt, **options))
-    reference = to_mnist(drawing).image
+    reference = to_mnist(drawing, **CLASSIC).image
     for source in [path, str(path), path.read_bytes(), io.BytesIO(path.read_bytes())]:
-        result = to_mnist(source)
+        result = to_mnist(source, **CLASSIC)
         assert_mnist_like(result)
         assert result.polarity == "black-on-white"
         # JPEG's ringing is removed by the noise floor: the image stays close to the clean one.
@@ -281,7 +284,7 @@ def test_each_toggle_changes_what_the_model_sees():
 
 def test_all_toggles_off_is_the_crude_resize():
     drawing = draw_digit("seven", box=(10, 10, 120, 150), width=14)
-    crude = to_mnist(drawing, crop=False, scale=False, center_of_mass=False).image
+    crude = to_mnist(drawing, crop=False, scale=False, center_of_mass=False, **CLASSIC).image
     # The same thing computed another way: torch's area average over 10x10 blocks.
     reference = F.adaptive_avg_pool2d(torch.from_numpy(drawing / 255.0)[None, None], 28)[0, 0].numpy()
     reference = reference / reference.max()
@@ -331,10 +334,10 @@ def test_predict_digit_on_a_blank_canvas_gives_the_message_not_a_prediction():
 
 def test_predict_digit_passes_the_toggles_on():
     drawing = draw_digit("zero", box=(10, 10, 70, 90), width=8)
-    prediction = predict_digit(SoftmaxRegression(), drawing, crop=False, scale=False, center_of_mass=False)
-    assert prediction.preprocessed.steps == {"crop": False, "scale": False, "center_of_mass": False}
-    np.testing.assert_array_equal(prediction.preprocessed.image,
-                                  to_mnist(drawing, crop=False, scale=False, center_of_mass=False).image)
+    off = {"crop": False, "scale": False, "center_of_mass": False, "deskew": False, "strokes": False}
+    prediction = predict_digit(SoftmaxRegression(), drawing, **off)
+    assert prediction.preprocessed.steps == off
+    np.testing.assert_array_equal(prediction.preprocessed.image, to_mnist(drawing, **off).image)
 
 
 # ---------------------------------------------------------------- errors a user can cause
@@ -385,9 +388,9 @@ def test_real_mnist_digits_come_back_unchanged(mnist):
     nearest, bilinear = [], []
     for digit in digits:
         original = digit / 255.0
-        nearest.append(np.abs(to_mnist(_upscale(digit, CANVAS, Image.Resampling.NEAREST)).image - original).mean())
+        nearest.append(np.abs(to_mnist(_upscale(digit, CANVAS, Image.Resampling.NEAREST), **CLASSIC).image - original).mean())
         smooth = as_canvas_rgba(_upscale(digit, CANVAS, Image.Resampling.BILINEAR))
-        bilinear.append(np.abs(to_mnist(smooth).image - original).mean())
+        bilinear.append(np.abs(to_mnist(smooth, **CLASSIC).image - original).mean())
     assert np.mean(nearest) < 0.01  # pixel blocks average back to the very same grey levels
     assert np.mean(bilinear) < 0.05  # smooth edges: the box grows a little, still close
 
@@ -401,9 +404,9 @@ def test_real_mnist_digits_drawn_small_and_off_centre_are_recovered(mnist):
         paper = np.zeros((CANVAS, CANVAS), np.uint8)
         paper[20:160, 125:265] = _upscale(digit, 140, Image.Resampling.NEAREST)
         paper = 255 - paper
-        result = to_mnist(paper)
+        result = to_mnist(paper, **CLASSIC)
         ours.append(np.abs(result.image - digit / 255.0).mean())
-        naive = to_mnist(paper, crop=False, scale=False, center_of_mass=False).image
+        naive = to_mnist(paper, crop=False, scale=False, center_of_mass=False, **CLASSIC).image
         crude.append(np.abs(naive - digit / 255.0).mean())
         centres.append(mass_centre(result.image))
     assert np.mean(ours) < 0.01

@@ -22,17 +22,19 @@ import numpy as np
 import streamlit as st
 import torch
 
-from mnist_core.config import ARCHITECTURES, TrainConfig
+from mnist_core.config import ARCHITECTURES
+from mnist_core.presets import preset_config
 from mnist_core.handwriting import HandwritingError, HandwritingStore
 from mnist_core.pictures import digit_png, upscale
 from mnist_core.jobs import TRAIN, Job, JobError
-from mnist_core.predict import (PREPROCESSING_STEPS, DigitPrediction, DrawingReading, predict_probabilities,
-                                read_drawing)
+from mnist_core.predict import (PREPROCESSING_STEPS, STEP_DEFAULTS, DigitPrediction, DrawingReading,
+                                predict_probabilities, read_drawing)
 from mnist_core.preprocess import PreprocessError, to_mnist
 
 from .charts.draw import probability_chart
 from .charts.palette import (BACKGROUND, BORDER, GREEN, GREY_DARK, GREY_LIGHT, GREY_MID, MNIST_INK, MNIST_PAPER,
                              VERMILLION)
+from .draw_insight import insight_tabs
 from .image_grid import crisp_images
 from .job_view import FAST, job_view
 from .live_training import progress_text
@@ -53,18 +55,18 @@ OBJECTS_KEY = "draw_last_objects"  # the strokes on the canvas (for Undo)
 UNDONE_KEY = "draw_undo_pending"  # the strokes before an Undo, until the canvas sends its redrawn state
 FLASH_KEY = "draw_flash"  # a message to show once after a rerun
 
-# The model one button trains when there is no run yet: the CNN reads drawings best, and one
-# pass over all 54,000 training images takes 9-15 s on one core here (99.8% of our programmatic
-# test drawings read correctly, 98.7% of MNIST's test set; see tests/test_draw_integration.py).
-DEFAULT_MODEL_CONFIG = TrainConfig(arch="cnn", epochs=1, schedule="onecycle", optimizer="adam", lr=5e-3,
-                                   batch_size=128, subset=0)
+# The model one button trains when there is no run yet: the "draw" preset (`python -m mnist_core
+# train --preset draw`), a CNN trained on augmented MNIST, which reads drawings best (bench/README.md).
+DEFAULT_MODEL_CONFIG = preset_config("draw")
 DEFAULT_MODEL_NAME = "Default CNN (Draw page)"
-DEFAULT_MODEL_SECONDS = "10–30 seconds"  # click to first reading: 25-30 s measured with the machine busy
+DEFAULT_MODEL_SECONDS = "about a minute"  # 6 epochs: 53 s on one core of a quiet machine, more when others train
 
 STEP_LABELS = {  # toggle name -> (toggle label, card title when the step is left out)
     "crop": ("Crop to the ink", "without cropping"),
     "scale": ("Scale to a 20 px box", "without scaling"),
     "center_of_mass": ("Centre by centre of mass", "without centring by mass"),
+    "deskew": ("Deskew (remove the slant)", "with deskewing"),  # off by default: its card adds it
+    "strokes": ("Normalize the pen width", "without pen-width normalization"),
 }
 STEP_HELP = {
     "crop": "Cut the drawing down to the box around the ink, so a digit drawn in a corner "
@@ -73,6 +75,10 @@ STEP_HELP = {
              "drawings look alike to the model.",
     "center_of_mass": "Shift the digit so the centre of its ink sits at pixel (14, 14), "
                       "where every MNIST digit's centre of ink sits.",
+    "deskew": "Straighten a leaning digit by its image moments (the classic MNIST trick). Off by default: "
+              "it read our hard drawing set slightly worse, because MNIST's own digits lean too.",
+    "strokes": "Thicken a thin pen and thin a very thick one toward MNIST's stroke width (2.6 px of a 20 px "
+               "digit), so loops drawn with a fat pen do not fill up.",
 }
 
 
@@ -183,11 +189,12 @@ def preprocessing_toggles() -> list[str]:
     """One toggle per MNIST step; returns the steps switched off."""
     st.markdown("**Why preprocessing matters.** MNIST's digits were cropped, scaled and centred before "
                 "the model ever saw them. Switch a step off to see what the model reads without it.")
-    off = []
+    changed = []
     for step in PREPROCESSING_STEPS:  # one under the other: side by side, the labels get cut off
-        if not st.toggle(STEP_LABELS[step][0], value=True, key=f"draw_step_{step}", help=STEP_HELP[step]):
-            off.append(step)
-    return off
+        if st.toggle(STEP_LABELS[step][0], value=STEP_DEFAULTS[step], key=f"draw_step_{step}",
+                     help=STEP_HELP[step]) != STEP_DEFAULTS[step]:
+            changed.append(step)
+    return changed
 
 
 def _card_html(title: str, prediction: DigitPrediction, reference: int | None) -> str:
@@ -208,16 +215,16 @@ def _card_html(title: str, prediction: DigitPrediction, reference: int | None) -
 def show_ablation_cards(reading: DrawingReading) -> None:
     """The full pipeline's reading beside the readings with steps left out."""
     if not reading.without:
-        st.caption("Every step is on: this is exactly what the model sees above.")
+        st.caption("Every step is at its default: this is exactly what the model sees above.")
         return
     reference = reading.prediction.digit
     cards = [_card_html("with every step", reading.prediction, reference)]
     for name, prediction in reading.without.items():
         steps = name.split("+")
-        if len(steps) == len(PREPROCESSING_STEPS):
+        if set(steps) >= {"crop", "scale", "center_of_mass"}:
             title = "no step: shrunk to 28×28"
         else:
-            title = "without " + " or ".join(STEP_LABELS[s][1].removeprefix("without ") for s in steps)
+            title = " and ".join(STEP_LABELS[s][1] for s in steps)
         cards.append(_card_html(title, prediction, reference))
     st.html('<div style="display:flex;flex-wrap:wrap;gap:10px;">' + "".join(cards) + "</div>")
     changed = [n for n, p in reading.without.items() if p.digit != reference]
@@ -325,7 +332,8 @@ def drawing_area(model, run_id: str | None) -> None:
                   help="Wider suits a finger on a touch screen; the model copes with any width.")
         st.caption("Draw one digit, 0 to 9, big or small, anywhere on the square.")
 
-    steps_off = [s for s in PREPROCESSING_STEPS if not st.session_state.get(f"draw_step_{s}", True)]
+    steps_off = [s for s in PREPROCESSING_STEPS  # the steps switched away from their default
+                 if st.session_state.get(f"draw_step_{s}", STEP_DEFAULTS[s]) != STEP_DEFAULTS[s]]
     image, reading, seconds, error = _reading_for(model, canvas, steps_off)
     prediction = reading.prediction if reading is not None else _preview_only(image)
     if prediction is not None and not prediction.blank:
@@ -362,6 +370,8 @@ def drawing_area(model, run_id: str | None) -> None:
         readable = model is not None and prediction is not None and prediction.digit is not None
         if save_panel(prediction, run_id, prediction.digit if readable else None):
             st.rerun()  # the whole page: the class set's scores below change too
+    st.divider()
+    insight_tabs(model, run_id, reading.prediction if reading is not None else None)
 
 
 # ---------------------------------------------------------------- the default model
@@ -391,13 +401,16 @@ def default_model_panel() -> None:
         if last is not None and (last.error or last.save_error):
             st.error(plain(f"The last training did not give a saved run: {last.error or last.save_error}"))
         data_text = ("the small stand-in dataset" if use_stand_in() else
-                     f"all 54,000 MNIST training images for one pass. It takes {DEFAULT_MODEL_SECONDS} "
-                     "(longer when others train at the same time) and reads about 98–99% of MNIST's test digits")
+                     f"all 54,000 MNIST training images, {DEFAULT_MODEL_CONFIG.epochs} passes, each image randomly "
+                     f"slanted, bent and re-inked so that it learns handwriting, not one pen. It takes "
+                     f"{DEFAULT_MODEL_SECONDS} (longer when others train at the same time) and reads about 99% of "
+                     "MNIST's test digits")
         st.markdown(f"**No trained model yet.** One click trains a small convolutional network (CNN) on "
                     f"{data_text}. Meanwhile you can already draw and see what the model will see.")
         if st.button("Train the default model", icon=":material/bolt:", type="primary", key="draw_train_default",
-                     help=f"{ARCHITECTURES['cnn']}, 1 epoch, Adam with a one-cycle learning rate of 0.005, "
-                          "batch 128. You can train other models on the Train page."):
+                     help=f"{ARCHITECTURES['cnn']}, {DEFAULT_MODEL_CONFIG.epochs} epochs on augmented MNIST "
+                          "(the same as `python -m mnist_core train --preset draw`). "
+                          "You can train other models on the Train page."):
             data = data_or_stop()
             try:
                 jobs.submit_training(DEFAULT_MODEL_CONFIG, data, owner=current_owner(), name=DEFAULT_MODEL_NAME)

@@ -25,10 +25,11 @@ from .charts.training import per_class_heatmap_spec, training_curves_spec
 from .page_links import TRAIN_PAGE
 from .run_picker import SELECTED_RUN_KEY, load_run
 from .job_view import FAST, SLOW, job_view, queue_text, stop_job
-from .session import get_jobs, get_store, user_params
 from .guesses import draw_guess_outcome
 from .identity import current_owner
 from .projector import chart_summary
+from .session import get_jobs, get_store, user_params
+from .take_home import download_buttons
 from .text import plain
 
 RUN_SAVED_WHEN_IT_ENDS = "It joins the run history when it ends."
@@ -187,6 +188,8 @@ def draw_finished_job(job: Job) -> None:
         st.warning(plain(job.save_error), icon=":material/save:")
     draw_result_metrics(result.test_accuracy, result.val_accuracy, result.train_seconds, result.parameters,
                         result.train_size)
+    if job.run_info is not None:
+        download_buttons(get_store(), job.run_info, key="train_result")
     draw_curves(result.history)
 
 
@@ -202,6 +205,7 @@ def draw_saved_run(info) -> None:
     draw_guess_outcome(info.extra, metrics.get("val_accuracy"), info.status)
     draw_result_metrics(metrics.get("test_accuracy"), metrics.get("val_accuracy"), metrics.get("train_seconds"),
                         metrics.get("parameters"), metrics.get("train_size"))
+    download_buttons(get_store(), info, key="train_saved")
     history = dict(loaded.history)
     # A run saved before the history kept its steps per epoch (run format 1).
     history.setdefault("steps_per_epoch", batch_count(metrics.get("train_size") or 1, info.config.batch_size))
@@ -249,12 +253,16 @@ def _compact_status(job: Job) -> None:
     if job.state == QUEUED:
         position = get_jobs().queue_position(job)
         st.caption(f"Queued: number {position or 1} in line for a training slot.")
+    elif job.state == RUNNING and job.step_mode:
+        steps = (job.progress.snapshot()["latest_batch"] or {}).get("step", 0)
+        st.caption(f"Step mode: {steps:,} batch{'es' if steps != 1 else ''} trained by hand so far.")
     elif job.state == RUNNING:
         snapshot = job.progress.snapshot()
         fraction, text = progress_text(snapshot, job.started, job.stop_event.is_set())
         st.progress(min(max(fraction, 0.0), 1.0), text=text.split(" · about")[0])
     if job.active:
-        st.page_link(TRAIN_PAGE, label="Watch it live", icon=":material/monitoring:", query_params=user_params())
+        st.page_link(TRAIN_PAGE, label="Back to stepping" if job.step_mode else "Watch it live",
+                     icon=":material/monitoring:", query_params=user_params())
         # Until then it is not in the run history, so no page can rename or delete a run mid-training.
         st.caption(RUN_SAVED_WHEN_IT_ENDS)
 
@@ -269,7 +277,9 @@ def sidebar_status(live: bool = True) -> None:
             job_view(job, running=_compact_status, finished=_compact_status, queued=_compact_status,
                      refresh=SLOW, key="sidebar")
         else:
-            st.caption("Queued, see the page." if job.state == QUEUED else "Training: watch it on this page.")
+            st.caption("Queued, see the page." if job.state == QUEUED else
+                       "Step mode: press the buttons on this page." if job.step_mode else
+                       "Training: watch it on this page.")
         return
     _announce(job)
     if job.state == FINISHED and job.result is not None:

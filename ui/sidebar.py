@@ -95,6 +95,9 @@ HELP = {
               "network learns less and overfits more. 10% of the images are always kept for validation.",
     "seed": "Fixes the random starting weights and the order of the images: the same seed and settings "
             "give the same run; change it to see how much luck matters.",
+    "augment": "Show the network every training image randomly rotated, sheared, scaled, bent and drawn with "
+               "a thicker or thinner pen: it learns handwriting rather than one pen, and reads drawings on the "
+               "Draw page better. Training takes about 10% longer.",
     "run_name": "A name for this run in the run history (optional; the settings are used if empty).",
 }
 
@@ -197,6 +200,8 @@ def _controls(lesson: Lesson | None = None) -> dict:
         values["subset"] = TRAINING_SET_SIZES[st.select_slider(
             "Training images", list(TRAINING_SET_SIZES), value=_size_label(DEFAULTS.subset), key="cfg_subset",
             **({"help": HELP["subset"]} | lock("subset")), **keep)]
+    values["augment"] = st.toggle("Augment (slant, bend, re-ink)", value=DEFAULTS.augment, key="cfg_augment",
+                                  help=HELP["augment"], **keep)
 
     st.markdown("**Optimisation**")
     if shown("optimizer"):
@@ -287,15 +292,20 @@ def current_config() -> TrainConfig | None:
     return st.session_state.get(CONFIG_KEY)
 
 
-def start_training(config: TrainConfig, name: str = "", extra: dict | None = None) -> bool:
-    """Submit a training job for this user; False, with the reason shown (st.error), if it cannot start."""
+def start_training(config: TrainConfig, name: str = "", step_mode: bool = False, extra: dict | None = None) -> bool:
+    """Submit a training job for this user (a Step-mode session if `step_mode`); False, with the
+    reason shown (st.error), if it cannot start. `extra` (a guess) is saved with the run."""
     from .session import get_data  # the dataset is loaded (once, for everyone) on the first Train
 
     student = signed_in()
     if student is not None:  # the run says whose it is, as `train --student` does
         extra = {"student": student.name, "class": student.class_code, **(extra or {})}
+    jobs = get_jobs()
     try:
-        get_jobs().submit_training(config, get_data(), owner=current_owner(), name=name.strip() or None, extra=extra)
+        if step_mode:
+            jobs.submit_stepping(config, get_data(), owner=current_owner(), name=name.strip() or None)
+        else:
+            jobs.submit_training(config, get_data(), owner=current_owner(), name=name.strip() or None, extra=extra)
     except DataError as error:
         st.session_state[DATA_ERROR_KEY] = str(error)
         explain_missing_data(str(error), key="train")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 
-from ..predict import PREPROCESSING_STEPS, predict_file
+from ..predict import PREPROCESSING_STEPS, STEP_DEFAULTS, predict_file
 from ..runs import open_run_folder
 from .common import print_json
 
@@ -25,7 +25,8 @@ from .common import print_json
 def cmd_predict(args) -> int:
     store, run_id = open_run_folder(args.run_dir)
     model = store.load_model(run_id)  # RunStoreError -> exit 2 with one line (see cli.main)
-    toggles = {step: not getattr(args, f"no_{step}") for step in PREPROCESSING_STEPS}
+    toggles = {step: (STEP_DEFAULTS[step] or getattr(args, f"with_{step}", False)) and not getattr(args, f"no_{step}")
+               for step in PREPROCESSING_STEPS}
     failures = 0
     for path in args.images:
         line = predict_file(model, path, **toggles)
@@ -47,4 +48,7 @@ def add_commands(sub) -> None:
     for step, what in PREPROCESSING_STEPS.items():
         parser.add_argument(f"--no-{step.replace('_', '-')}", dest=f"no_{step}", action="store_true",
                             help=f"do not {what} (to see what the step is worth)")
+        if not STEP_DEFAULTS[step]:  # a step that is off by default can be switched on
+            parser.add_argument(f"--{step.replace('_', '-')}", dest=f"with_{step}", action="store_true",
+                                help=f"also {what} (off by default: it read drawings worse)")
     parser.set_defaults(func=cmd_predict)

@@ -14,36 +14,52 @@ from .common import UsageError, load_data, print_json
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    # Every default is None here, so that config_from_args can tell a flag the user gave
+    # (it wins over a --preset) from one left out (the preset's value, else TrainConfig's default).
+    from ..presets import PRESET_HELP
+
     d = TrainConfig()
-    p.add_argument("--arch", choices=list(ARCHITECTURES), default=d.arch)
+    p.add_argument("--preset", choices=list(PRESET_HELP), default=None,
+                   help="; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()) + " (flags given with it win)")
+    p.add_argument("--arch", choices=list(ARCHITECTURES), default=None, help=f"(default: {d.arch})")
     p.add_argument("--hidden", type=int, nargs="*", default=None, metavar="N",
                    help="hidden layer sizes (default: 512 for mlp, 512 256 for deep-mlp)")
-    p.add_argument("--activation", choices=list(ACTIVATIONS), default=d.activation)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=d.optimizer)
-    p.add_argument("--momentum", type=float, default=d.momentum)
-    p.add_argument("--schedule", choices=list(SCHEDULES), default=d.schedule)
-    p.add_argument("--l2", type=float, default=d.l2)
-    p.add_argument("--l1", type=float, default=d.l1)
-    p.add_argument("--dropout", type=float, default=d.dropout)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--early-stopping", type=int, default=d.early_stopping, metavar="PATIENCE")
-    p.add_argument("--val-fraction", type=float, default=d.val_fraction)
-    p.add_argument("--subset", type=int, default=d.subset, metavar="PER_CLASS",
-                   help="train on this many images per class (0 = all)")
-    p.add_argument("--max-steps", type=int, default=d.max_steps, help="stop after N batches (smoke tests)")
+    p.add_argument("--activation", choices=list(ACTIVATIONS), default=None, help=f"(default: {d.activation})")
+    p.add_argument("--lr", type=float, default=None, help=f"(default: {d.lr:g})")
+    p.add_argument("--batch-size", type=int, default=None, help=f"(default: {d.batch_size})")
+    p.add_argument("--epochs", type=int, default=None, help=f"(default: {d.epochs})")
+    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None, help=f"(default: {d.optimizer})")
+    p.add_argument("--momentum", type=float, default=None, help=f"(default: {d.momentum:g})")
+    p.add_argument("--schedule", choices=list(SCHEDULES), default=None, help=f"(default: {d.schedule})")
+    p.add_argument("--l2", type=float, default=None, help=f"(default: {d.l2:g})")
+    p.add_argument("--l1", type=float, default=None, help=f"(default: {d.l1:g})")
+    p.add_argument("--dropout", type=float, default=None, help=f"(default: {d.dropout:g})")
+    p.add_argument("--seed", type=int, default=None, help=f"(default: {d.seed})")
+    p.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
+                   help=f"(default: {d.early_stopping}, off)")
+    p.add_argument("--val-fraction", type=float, default=None, help=f"(default: {d.val_fraction:g})")
+    p.add_argument("--subset", type=int, default=None, metavar="PER_CLASS",
+                   help="train on this many images per class (default: 0 = all)")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after N batches (smoke tests)")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="train on randomly distorted images (rotation, scale, shear, shift, elastic, "
+                        "pen thickness): reads drawings better (default: off)")
+
+
+_TRAIN_FIELDS = ("arch", "hidden", "activation", "dropout", "optimizer", "lr", "momentum", "schedule",
+                 "batch_size", "epochs", "l2", "l1", "early_stopping", "val_fraction", "subset", "seed",
+                 "max_steps", "augment")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(arch=args.arch, hidden=tuple(args.hidden) if args.hidden is not None else None,
-                       activation=args.activation, dropout=args.dropout, optimizer=args.optimizer,
-                       lr=args.lr, momentum=args.momentum, schedule=args.schedule,
-                       batch_size=args.batch_size, epochs=args.epochs, l2=args.l2, l1=args.l1,
-                       early_stopping=args.early_stopping, val_fraction=args.val_fraction,
-                       subset=args.subset, seed=args.seed, max_steps=args.max_steps)
+    from ..presets import preset_config
 
+    given = {name: getattr(args, name) for name in _TRAIN_FIELDS if getattr(args, name, None) is not None}
+    if "hidden" in given:
+        given["hidden"] = tuple(given["hidden"])
+    if getattr(args, "preset", None):
+        return preset_config(args.preset, **given)
+    return TrainConfig(**given).validate()
 
 
 def student_and_guess(args, store: RunStore) -> tuple[str, dict]:
