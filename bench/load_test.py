@@ -264,7 +264,7 @@ def read_train_state(view: PageView) -> TrainState:
     the sidebar's compact status.
     """
     joined = _unescape("\n".join(view.texts))  # st.markdown text arrives with Markdown escapes ("91\\.2%")
-    position = re.search(r"number (\d+) in line", joined)
+    position = re.search(r"number (\d+) in (?:line|the queue)", joined)
     if "Waiting for a free training slot" in joined or "Queued" in joined:
         return TrainState(QUEUED, int(position.group(1)) if position else None)
     kinds = [e.WhichOneof("type") for e in view.elements.values()]
