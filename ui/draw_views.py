@@ -155,7 +155,7 @@ def model_input_png(image: np.ndarray, scale: int = MODEL_INPUT_SCALE) -> bytes:
 def show_model_input(prediction: DigitPrediction | None) -> None:
     image = prediction.preprocessed.image if prediction is not None else np.zeros((28, 28), np.float32)
     alt = "Your drawing as the model sees it: 28 × 28 grey pixels, enlarged"
-    if prediction is not None and not prediction.blank:
+    if prediction is not None and not prediction.blank and prediction.digit is not None and prediction.probabilities:
         alt += f"; read as {prediction.digit} with {100 * max(prediction.probabilities):.0f}% confidence"
     st.image(model_input_png(image), width=CANVAS_PIXELS + 2, alt=alt if prediction is not None else
              "An empty 28 × 28 picture: nothing drawn yet")

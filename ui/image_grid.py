@@ -63,7 +63,7 @@ def _tile_html(image: np.ndarray, test_index: int, true_label: int, predicted: i
         f'<div title="Top 3 — {", ".join(top)}" style="border:1px solid {BORDER};border-radius:6px;'
         f'padding:6px;text-align:center;background:{BACKGROUND};">'
         f'<img class="mnist-digit" src="data:image/png;base64,{data}" width="{TILE_PIXELS}" '
-        f'height="{TILE_PIXELS}" alt="a {true_label}, read as {predicted} with {confidence_text(confidence)} confidence" style="image-rendering:pixelated;display:block;'
+        f'height="{TILE_PIXELS}" alt="test image {test_index}: a {true_label}, read as {predicted} with {confidence_text(confidence)} confidence" style="image-rendering:pixelated;display:block;'
         f'margin:0 auto;">'
         f'<div style="font-size:1.05rem;margin-top:4px;">true <b>{true_label}</b> → '
         f'<b style="color:{colour}">{predicted}</b></div>'
