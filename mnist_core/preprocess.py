@@ -144,27 +144,22 @@ def load_image(source: Any) -> np.ndarray:
         raise PreprocessError(f"{name} is empty.")
     try:
         with Image.open(io.BytesIO(data)) as picture:
-            # Checked from the header, before a pixel is decoded: a 20000x20000 PNG is a few KB on disk
-            # and 400 MB in memory (Pillow's own DecompressionBombError, above 179 M pixels, is caught too).
-            _check_size(picture.size[1], picture.size[0], name)
+            _check_size(picture.size[1], picture.size[0], name)  # from the header, before a pixel is decoded
             picture = ImageOps.exif_transpose(picture)
             return _pil_to_array(picture)
     except PreprocessError:
         raise
-    except Image.DecompressionBombError:
-        raise PreprocessError(f"{name} is too large to read (more than {MAX_PICTURE_PIXELS // 1_000_000} million "
-                              "pixels): scale it down first.") from None
+    except Image.DecompressionBombError:  # Pillow's own limit (179 M pixels), met in Image.open itself
+        raise PreprocessError(f"{name} is too large (over {MAX_PICTURE_PIXELS:,} pixels): scale it down first.") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         # Pillow reports damaged files through several exception types; the user needs one sentence.
         raise PreprocessError(f"{name} is not a picture that can be read: "
                               "it is damaged or not an image (PNG or JPEG expected).") from None
 
 
-def _check_size(height: int, width: int, name: str = "The picture") -> None:
-    """PreprocessError for a picture over MAX_PICTURE_PIXELS (a file, an upload or the canvas)."""
+def _check_size(height: int, width: int, name: str = "The picture") -> None:  # a 20000x20000 PNG: 400 MB decoded
     if height * width > MAX_PICTURE_PIXELS:
-        raise PreprocessError(f"{name} is too large to read ({width}x{height} pixels; at most "
-                              f"{MAX_PICTURE_PIXELS // 1_000_000} million): scale it down first.")
+        raise PreprocessError(f"{name} is too large ({width}x{height} pixels, over {MAX_PICTURE_PIXELS:,}): scale it down first.")
 
 
 def _pil_to_array(picture: Image.Image) -> np.ndarray:
