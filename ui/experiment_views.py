@@ -303,5 +303,5 @@ def draw_templates(rows: list[ex.RunRow]) -> None:
         left, right = st.columns([1, 6], vertical_alignment="center")
         left.markdown(f"**{plain(row.label)}**  \n{percent_text(row.test_accuracy)}")
         with right:
-            show_picture(sheet)
+            show_picture(sheet, alt=f"The ten digit templates of {row.label}, 0 to 9")
     show_picture(colour_legend(limit), caption="the same colour scale for every row")

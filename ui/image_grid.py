@@ -34,14 +34,14 @@ def crisp_images() -> None:
     st.html(_CRISP_CSS)
 
 
-def show_picture(picture, caption: str | None = None, width="content", container=st) -> None:
+def show_picture(picture, caption: str | None = None, width="content", container=st, alt: str | None = None) -> None:
     """A PIL picture, uint8 array or PNG bytes, shown crisp as PNG.
 
     Always PNG: Streamlit's default for colour pictures is JPEG, whose colour
     subsampling smears neighbouring pixels of a weight picture into each other.
     """
     data = picture if isinstance(picture, bytes) else png_bytes(picture)
-    container.image(data, caption=caption, width=width, output_format="PNG")
+    container.image(data, caption=caption, width=width, output_format="PNG", alt=alt or caption or "A picture")
 
 
 def show_tiles(tiles: list[np.ndarray], captions: list[str], width: int = 96) -> None:
