@@ -90,7 +90,8 @@ class Server:
         """Start it and wait until /_stcore/health answers; returns the seconds that took."""
         env = dict(os.environ, MNIST_DATA_DIR=self.data_dir, MNIST_LAB_RUNS=str(self.runs_dir),
                    GLIBC_TUNABLES=os.environ.get("GLIBC_TUNABLES", GLIBC_TUNABLES))
-        command = [str(REPO / ".venv/bin/streamlit"), "run", "app.py", "--server.port", str(self.port),
+        streamlit = REPO / ".venv/bin/streamlit"
+        command = [*([str(streamlit)] if streamlit.exists() else [sys.executable, "-m", "streamlit"]), "run", "app.py", "--server.port", str(self.port),
                    "--server.address", HOST, "--server.headless", "true"]
         started = time.perf_counter()
         self._log = open(self.log_path, "w")
@@ -917,6 +918,38 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+IMAGES_PER_CLASS = {"200": 20, "1k": 100, "10k": 1000, "All 60k": 0}  # the sidebar's "Training images"
+
+
+def cli_solo_seconds(settings) -> float | None:
+    """`train_seconds` of the CLI for the sessions' run, alone on the machine with every core."""
+    sys.path.insert(0, str(REPO))
+    from mnist_core.config import ARCHITECTURES
+
+    arch = {label: key for key, label in ARCHITECTURES.items()}.get(settings.arch, "mlp") if settings.arch else "mlp"
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, "-m", "mnist_core", "--threads", str(os.cpu_count() or 1), "train",
+                   "--arch", arch, "--subset", str(IMAGES_PER_CLASS.get(settings.images, 0)),
+                   "--epochs", str(settings.epochs), "--out", out, "--data-dir", settings.data_dir]
+        completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
+                                   env=dict(os.environ, GLIBC_TUNABLES=os.environ.get("GLIBC_TUNABLES", GLIBC_TUNABLES)))
+    if completed.returncode != 0:
+        print(f"  ! the CLI reference run failed: {completed.stderr.strip()[-300:]}")
+        return None
+    return json.loads(completed.stdout.strip().splitlines()[-1])["train_seconds"]
+
+
+def print_ratio(result: "Round", solo: float | None) -> None:
+    """The last result against N solo runs that each use every core (the ideal of a fair, full machine)."""
+    start, end = result.training_window
+    if solo is None or end == float("inf"):
+        print("  last result / (N × CLI train_seconds, all cores): –")
+        return
+    ideal = result.sessions * solo
+    print(f"  last result / (N × CLI train_seconds, all cores): {end - start:.1f} s / ({result.sessions} × "
+          f"{solo:.2f} s = {ideal:.1f} s) = {(end - start) / ideal:.2f} (goal <= 1.25)")
+
+
 def main(argv=None) -> int:
     settings = parse_args(argv)
     if settings.nice:
@@ -925,11 +958,17 @@ def main(argv=None) -> int:
           f"{settings.epochs} epoch(s); {os.cpu_count()} CPU cores; load average "
           f"{os.getloadavg()[0]:.1f} before starting" + (f"; server and client at niceness {settings.nice}"
                                                           if settings.nice else ""))
+    solo = cli_solo_seconds(settings)
+    print(f"CLI reference: train_seconds {solo} for one such run alone with {os.cpu_count()} threads")
     results = []
     for n in settings.sessions:
         results.append(run_round(n, settings))
         print_round(results[-1], settings.trace)
-    return 0 if print_summary(results) else 1
+        print_ratio(results[-1], solo)
+    ok = print_summary(results)
+    for r in results:
+        print_ratio(r, solo)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ One run prints:
 
     python bench/train_speed.py --threads 2          # the full run, a few minutes
     python bench/train_speed.py --quick              # a smoke run on subsets, no CNN target
+    python bench/train_speed.py --malloc-check       # CNN epoch: GLIBC_TUNABLES vs mallopt vs neither
 
 The machine is shared: quote ratios from one run, absolute times move 2-10x with load.
 """
@@ -28,11 +29,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 # glibc must keep big activation buffers instead of unmapping them every step (~2x on the
-# CNN); the setting only works from process start, so re-launch with it when it is missing.
+# CNN). mnist_core sets that with mallopt when the environment does not; this script still
+# re-launches itself with the environment setting unless told --no-relaunch, so that
+# `--malloc-check` can show that both ways give the same speed.
 _MALLOC_SETTING = "glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=17179869184"
-if "mmap_threshold" not in os.environ.get("GLIBC_TUNABLES", "") and os.name == "posix":
+if ("mmap_threshold" not in os.environ.get("GLIBC_TUNABLES", "") and os.name == "posix"
+        and "--no-relaunch" not in sys.argv):
     os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "GLIBC_TUNABLES": _MALLOC_SETTING})
 
+import mnist_core  # noqa: E402,F401  (first: it applies the malloc setting before torch allocates)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -40,10 +45,10 @@ from torch import nn  # noqa: E402
 
 from mnist_core.callbacks import Callback  # noqa: E402
 from mnist_core.config import TrainConfig  # noqa: E402
-from mnist_core.data import MNIST_MEAN, MNIST_STD, load_mnist  # noqa: E402
+from mnist_core.data import MNIST_MEAN, MNIST_STD, batch_count, load_mnist  # noqa: E402
 from mnist_core.models import MLP, create_model  # noqa: E402
-from mnist_core.numpy_softmax import NumpySoftmaxRegression, images_to_features  # noqa: E402
-from mnist_core.predict import predict_probabilities
+from mnist_core.numpy_network import NumpyNetwork, images_to_features  # noqa: E402
+from mnist_core.predict import predict_probabilities  # noqa: E402
 from mnist_core.train import fit  # noqa: E402
 
 # The targets the issue asks the figures to show.
@@ -199,14 +204,14 @@ def numpy_softmax_epoch(data, limit: int | None) -> dict:
     from threadpoolctl import threadpool_limits
 
     X, y = images_to_features(data.train_images[:limit]), data.train_labels[:limit].numpy()
-    model = NumpySoftmaxRegression()
+    model = NumpyNetwork()
     t0 = time.perf_counter()
     model.fit(X, y, lr=0.01, momentum=0.9, batch_size=128, epochs=1)  # fit itself uses one BLAS thread
     figures = {"fit": time.perf_counter() - t0,
                "accuracy": model.accuracy(images_to_features(data.test_images), data.test_labels.numpy())}
     order = np.random.default_rng(1).permutation(len(y))
     for name, threads in (("loop_1_thread", 1), ("loop_default_threads", None)):
-        loop_model = NumpySoftmaxRegression()
+        loop_model = NumpyNetwork()
         with threadpool_limits(limits=threads, user_api="blas"):
             t0 = time.perf_counter()
             for start in range(0, len(y), 128):
@@ -214,6 +219,58 @@ def numpy_softmax_epoch(data, limit: int | None) -> dict:
                 loop_model.step(X[rows], y[rows], lr=0.01, momentum=0.9)
             figures[name] = time.perf_counter() - t0
     return figures
+
+
+# ---------------------------------------------------------------- malloc setting
+
+MALLOC_WAYS = {  # how the child process gets (or does not get) the malloc setting
+    "GLIBC_TUNABLES in the environment": {"GLIBC_TUNABLES": _MALLOC_SETTING},
+    "mallopt inside the process": {},
+    "neither (glibc defaults)": {"MNIST_LAB_MALLOC_TUNING": "0"},
+}
+
+
+def cnn_epoch_child(data_dir: Path, threads: int, subset_per_class: int) -> None:
+    """Child mode: print the CNN epoch's seconds in the batches (best of REPEATS) as the last line."""
+    from mnist_core.runtime import apply_malloc_tuning
+
+    torch.set_num_threads(threads)
+    data = load_mnist(data_dir, download=False)
+    config = TrainConfig(arch="cnn", subset=subset_per_class)
+    fit(config.replace(epochs=1, val_fraction=0.0, max_steps=5), data, evaluate_test=False)  # warm-up
+    import resource
+
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    seconds = min(engine_epoch(data, config)[0] for _ in range(REPEATS))
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / REPEATS
+    steps = batch_count(10 * subset_per_class or len(data.train_labels), config.batch_size)
+    say(f"{apply_malloc_tuning()} {seconds:.3f} {faults / steps:.1f}")
+
+
+def malloc_check(args, subset_per_class: int) -> None:
+    """The CNN epoch in a fresh process per way of setting malloc, run in turns, best of two rounds."""
+    import subprocess
+
+    say(f"\n[malloc setting] CNN epoch ({60_000 if not subset_per_class else 10 * subset_per_class:,} images, "
+        f"batch 128, {args.threads} thread(s)), seconds in the batches, each in a fresh process")
+    best = {way: float("inf") for way in MALLOC_WAYS}
+    for _ in range(2):  # alternate, so a burst of load from other jobs hits every way alike
+        for way, env_changes in MALLOC_WAYS.items():
+            env = {k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", "MNIST_LAB_MALLOC_TUNING")}
+            env.update(env_changes)
+            command = [sys.executable, __file__, "--no-relaunch", "--cnn-epoch-child", "--threads",
+                       str(args.threads), "--data-dir", str(args.data_dir)] + (["--quick"] if args.quick else [])
+            out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+            how, seconds, faults = out.stdout.strip().splitlines()[-1].split()
+            best[way] = min(best[way], float(seconds))
+            say(f"  {way:36s} {float(seconds):6.2f} s, {float(faults):7.1f} page faults per step "
+                f"(the process reports: {how})")
+    reference = best["GLIBC_TUNABLES in the environment"]
+    for way, seconds in best.items():
+        say(f"  best {way:31s} {seconds:6.2f} s = {seconds / reference:.2f}x the environment setting")
+    inside = best["mallopt inside the process"] / reference
+    say(f"  mallopt / environment = {inside:.2f} (goal: within 10%: "
+        f"{mark(abs(inside - 1) <= 0.10)})")
 
 
 # ---------------------------------------------------------------- main
@@ -225,11 +282,21 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (default 2)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: subsets of 10,000 images, no CNN time-to-accuracy")
+    parser.add_argument("--no-relaunch", action="store_true",
+                        help="do not re-launch with GLIBC_TUNABLES set (mnist_core's mallopt applies instead)")
+    parser.add_argument("--malloc-check", action="store_true",
+                        help="only compare the CNN epoch with the environment setting, mallopt, and neither")
+    parser.add_argument("--cnn-epoch-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
     limit = 10_000 if args.quick else None  # images per "epoch" in quick mode
     subset_per_class = limit // 10 if limit else 0
+    if args.cnn_epoch_child:
+        return cnn_epoch_child(args.data_dir, args.threads, subset_per_class)
+    if args.malloc_check:
+        say(f"MNIST Lab malloc check — {args.threads} thread(s), load average {os.getloadavg()[0]:.2f}")
+        return malloc_check(args, subset_per_class)
     n_images = limit or 60_000
 
     say(f"MNIST Lab training speed — torch {torch.__version__}, {args.threads} thread(s), "

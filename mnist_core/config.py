@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # The task itself: ten digits, so a model that guesses has a loss of ln 10 = 2.30.
 NUM_CLASSES = 10
@@ -20,6 +20,7 @@ ARCHITECTURES = {
     "mlp": "Shallow MLP",
     "deep-mlp": "Deep MLP",
     "cnn": "CNN",
+    "deep-cnn": "Deeper CNN (3 conv + pool)",
 }
 # The hidden sizes an MLP gets when the user does not choose any.
 DEFAULT_HIDDEN = {"mlp": (512,), "deep-mlp": (512, 256)}
@@ -30,7 +31,14 @@ OPTIMIZERS = {
     "momentum": ("SGD with momentum", 0.05),
     "adam": ("Adam", 1e-3),
 }
+# Where a run trains (mnist_core/device.py resolves "auto"), with what a student reads.
+DEVICES = {"auto": "Automatic (a GPU if there is one)", "cpu": "CPU", "cuda": "GPU (CUDA)"}
 SCHEDULES = {"constant": "Constant", "onecycle": "One-cycle (warm up, then anneal)"}
+# How pixels are scaled (labels in mnist_core/pixels.py, which holds the scaling itself).
+PIXELS = ("standardized", "unit")
+# Engine name -> label; NumPy trains softmax and MLPs only (plain SGD or momentum, constant lr).
+ENGINES = {"torch": "PyTorch", "numpy": "NumPy from scratch"}
+NUMPY_ARCHITECTURES = ("softmax", "mlp", "deep-mlp")
 
 # Ranges the UI offers and validation enforces (inclusive).
 LR_RANGE = (1e-5, 100.0)
@@ -68,7 +76,12 @@ class TrainConfig:
     subset: int = 0  # train on this many images per class (0 = all of them)
     seed: int = 0  # fixes initial weights, the validation split and the batch order
     max_steps: int = 0  # stop after this many batches in all (0 = no limit); for smoke tests
+    pixels: str = "standardized"  # standardized (mean 0, spread 1) or unit (0-1): changes how strong a step is
+    # --- engine ---
+    engine: str = "torch"  # torch, or numpy (the from-scratch network: softmax/MLP, ReLU, SGD/momentum)
     augment: bool = False  # train on randomly distorted batches (mnist_core.augment.DRAW_RECIPE): reads drawings better
+    # --- hardware ---
+    device: str = "auto"  # auto (a CUDA GPU if torch sees one, else the CPU), cpu or cuda; see device.py
 
     def __post_init__(self):
         # Accept lists from JSON or widgets, but keep the frozen object hashable.
@@ -130,6 +143,10 @@ class TrainConfig:
             text += f" · L1 {self.l1:g}"
         if self.dropout:
             text += f" · dropout {self.dropout:g}"
+        if self.pixels != "standardized":
+            text += " · pixels 0-1"
+        if self.engine != "torch":
+            text += " · NumPy"
         if self.augment:
             text += " · augmented"
         return text
@@ -151,6 +168,26 @@ class TrainConfig:
             raise ConfigError(f"Unknown optimizer {self.optimizer!r}: choose sgd, momentum or adam.")
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"Unknown schedule {self.schedule!r}: choose constant or onecycle.")
+        if self.device not in DEVICES:
+            raise ConfigError(f"Unknown device {self.device!r}: choose auto, cpu or cuda.")
+        if self.pixels not in PIXELS:
+            raise ConfigError(f"Unknown pixel scaling {self.pixels!r}: choose standardized or unit.")
+        if self.engine not in ENGINES:
+            raise ConfigError(f"Unknown engine {self.engine!r}: choose torch or numpy.")
+        if self.engine == "numpy":
+            if self.arch not in NUMPY_ARCHITECTURES:
+                raise ConfigError(f"The NumPy engine trains softmax regression and MLPs, not "
+                                  f"{ARCHITECTURES[self.arch]}: choose the PyTorch engine for it.")
+            if self.optimizer == "adam" or self.schedule != "constant":
+                raise ConfigError("The NumPy engine does plain SGD or SGD with momentum at a constant "
+                                  "learning rate: choose optimizer sgd or momentum and schedule constant.")
+            if self.arch != "softmax" and self.activation != "relu":
+                raise ConfigError("The NumPy network uses ReLU in its hidden layers: choose activation relu.")
+            if self.dropout:
+                raise ConfigError("The NumPy network has no dropout: set dropout to 0 or use PyTorch.")
+            if self.augment:
+                raise ConfigError("The NumPy network trains on the images as they are: turn augmentation off "
+                                  "or use PyTorch.")
         number("The learning rate", self.lr)
         if self.lr <= 0:
             raise ConfigError(f"The learning rate must be greater than 0 (got {self.lr:g}): "

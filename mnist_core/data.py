@@ -20,11 +20,7 @@ import numpy as np
 import torch
 
 from .config import NUM_CLASSES, ConfigError
-
-# Mean and standard deviation of MNIST's training pixels (in [0, 1]); every
-# model sees (pixel / 255 - MEAN) / STD, in training and on the canvas alike.
-MNIST_MEAN = 0.1307
-MNIST_STD = 0.3081
+from .pixels import MNIST_MEAN, MNIST_STD  # noqa: F401  (their home is pixels.py; imported from here too)
 IMAGE_SIZE = 28
 
 # The four official files, uncompressed, as torchvision keeps them in MNIST/raw.

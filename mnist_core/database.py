@@ -3,9 +3,9 @@
 One server keeps it in a single SQLite file beside the runs,
 `<runs folder>/mnist_lab.sqlite3`, in WAL mode so that readers never wait for
 a writer. Set `MNIST_LAB_DATABASE_URL` to choose another database:
-`sqlite:////abs/path.sqlite3` for another SQLite file, or (once that backend
-is added) `postgresql://...` for several servers, since WAL does not work
-across hosts sharing a volume.
+`sqlite:////abs/path.sqlite3` for another SQLite file, or `postgresql://...`
+for several servers (database_postgres.py), since WAL does not work across
+hosts sharing a volume.
 
 The interface is deliberately thin, so that a second backend fits behind it:
 
@@ -225,8 +225,8 @@ def open_database(runs_root: str | os.PathLike | None = None) -> Database:
 
 def _open(location: str) -> Database:
     if location.startswith(("postgresql://", "postgres://")):
-        raise DatabaseError(f"{DATABASE_URL_ENV} names a PostgreSQL database, but this version of "
-                            "MNIST Lab has no PostgreSQL backend yet; unset it to use SQLite.")
+        from .database_postgres import PostgresDatabase
+        return PostgresDatabase(location)
     if location.startswith("sqlite://"):
         path = location[len("sqlite://"):]
         if not path.startswith("/"):

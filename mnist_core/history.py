@@ -28,7 +28,7 @@ def log_interval(config: TrainConfig, total_steps: int) -> int:
     >>> log_interval(TrainConfig(arch="mlp"), 20)
     1
     """
-    most = 2 if config.arch == "cnn" else 10
+    most = 2 if config.arch in ("cnn", "deep-cnn") else 10
     return max(1, min(most, total_steps // EVENTS_PER_RUN))
 
 

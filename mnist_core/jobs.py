@@ -13,6 +13,13 @@ object, so the same form can run in another process or on another machine.
 Jobs are kept in a process-wide registry keyed by owner (a browser user's
 token), so a reload or a page switch finds its running job again, and one
 user can never see or stop another user's job.
+
+Where jobs run is the executor's choice: "threads" (in this process, first come
+first served; what tests of the queue use), "processes" (the app's default:
+a warm pool of worker processes, see workers.py, where a crash fails one job,
+never the server) or "ray" (tasks on a Ray cluster, see ray_executor.py). With `records` (job_records.py) every job is also a row in
+the database, so that after a restart `recover()` queues the waiting jobs again
+and marks the interrupted ones for their owners to re-run.
 """
 from __future__ import annotations
 
@@ -34,6 +41,8 @@ from .caps import CapError
 from .config import ConfigError, TrainConfig
 from .experiments import StudyProgress, run_and_save, run_plan, study_for
 from .history import History
+from .job_executors import ElsewhereAndAfterRestart
+from .job_records import JobRecords
 from .runs import RunInfo, RunStore, RunStoreError, clean_run_name
 from .train import TrainResult, fit
 
@@ -42,6 +51,8 @@ ACTIVE_STATES = (QUEUED, RUNNING)
 TRAIN, STUDY = "train", "study"  # the kinds of job; a user may run one of each at a time
 STEP_MODE = "step"  # options["mode"] of a TRAIN job trained by hand, one press at a time (mnist_core/step_job.py)
 KEEP_FINISHED_PER_OWNER = 20  # older finished jobs are dropped from memory (their runs stay on disk)
+EXECUTOR_ENV = "MNIST_LAB_EXECUTOR"  # threads, processes (the app's default) or ray
+EXECUTORS = ("threads", "processes", "ray")
 
 
 class JobError(RuntimeError):
@@ -101,6 +112,7 @@ class Job:
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
+    on_stop: Callable[[], None] | None = field(default=None, repr=False)  # tells a worker process
 
     @property
     def owner(self) -> str:
@@ -130,6 +142,8 @@ class Job:
     def stop(self) -> None:
         """Ask the job to stop; a running fit() notices before its next batch. Safe to call twice."""
         self.stop_event.set()
+        if self.on_stop is not None:
+            self.on_stop()
 
 
 def is_step_mode(spec: JobSpec) -> bool:
@@ -186,16 +200,26 @@ RUNNERS: dict[str, Callable[[Job, object, RunStore], object]] = {
     TRAIN: run_training_job, STUDY: run_study_job, ANALYSIS: run_analysis_job}
 
 
-class JobManager:
+class JobManager(ElsewhereAndAfterRestart):
     """Runs at most `slots` jobs at once; the rest wait in first-come order."""
 
     def __init__(self, store: RunStore, slots: int | None = None, threads_per_job: int = 1,
-                 max_active_per_owner: int = 1, runners: dict | None = None, policy=None):
+                 max_active_per_owner: int = 1, runners: dict | None = None, executor: str = "threads",
+                 records: JobRecords | None = None, ray_address: str | None = None, policy=None):
         # max_active_per_owner counts per kind: a user may train one model while one study runs.
         # A policy (caps.ClassroomPolicy) replaces that count with each class's caps.
-        self.store = store
         self.policy = policy
-        self.slots = slots or default_slots()
+        if executor not in EXECUTORS:
+            raise ConfigError(f"Unknown executor {executor!r}: choose {', '.join(EXECUTORS)}.")
+        self.executor, self.records, self._pool, self._remote = executor, records, None, None
+        self.ray_address = ray_address  # executor "ray": HOST:PORT (default $MNIST_LAB_RAY_ADDRESS)
+        self._pool_ids: dict[int, int] = {}  # job id -> the worker pool's id for it
+        self.store = store
+        if executor == "processes":  # one worker process per core (workers.default_workers)
+            from .workers import default_workers
+            self.slots = slots or default_workers()
+        else:
+            self.slots = slots or default_slots()
         self.threads_per_job = threads_per_job
         self.max_active_per_owner = max_active_per_owner
         self.runners = dict(runners or RUNNERS)  # kind -> worker(job, data, store)
@@ -250,16 +274,26 @@ class JobManager:
             if len(active) >= limit:
                 raise JobError(f"“{active[0].label}” is still {active[0].state}: stop it or wait for it "
                                "before starting another.")
-            job = Job(job_id=next(self._ids), spec=spec, progress=self._new_progress(spec))
+            job_id = (self.records.add(spec.owner, spec.kind, spec.label, spec.to_dict()) if self.records
+                      else next(self._ids))
+            job = Job(job_id=job_id, spec=spec, progress=self.new_progress(spec))
             self._jobs[job.job_id] = job
-            self._waiting.append(job.job_id)
             self._forget_old(spec.owner)
+            if self._runs_elsewhere(spec):
+                self._submit_to_pool(job, data)
+                return job
+            self._waiting.append(job.job_id)
         threading.Thread(target=self._run, args=(job, data), name=f"mnist-lab-job-{job.job_id}",
                          daemon=True).start()
         return job
 
+    def _runs_elsewhere(self, spec: JobSpec) -> bool:
+        """Training runs and studies go to the executor; a Step-mode session (driven press by press
+        from the page) and the Draw page's analyses still run in a thread of this process."""
+        return self.executor != "threads" and spec.kind in (TRAIN, STUDY) and not is_step_mode(spec)
+
     @staticmethod
-    def _new_progress(spec: JobSpec) -> Callback:
+    def new_progress(spec: JobSpec) -> Callback:
         if spec.kind == STUDY:
             return StudyProgress(run_plan(study_for(spec.study, spec.options), spec.seeds))
         if is_step_mode(spec):
@@ -336,6 +370,7 @@ class JobManager:
                 job.state, job.finished = CANCELLED, time.time()
                 return
             job.state, job.started = RUNNING, time.time()
+        self._record_start(job)
         try:
             # Process-wide, but every job sets the same value: one thread per job.
             torch.set_num_threads(self.threads_per_job)
@@ -348,6 +383,7 @@ class JobManager:
             job.state = FAILED
             traceback.print_exc()  # for the teacher's terminal; the user sees job.error
         finally:
+            self._record_end(job)  # before `finished`: whoever sees the job ended finds its row ended too
             job.finished = time.time()
             with self._lock:
                 self._running -= 1
@@ -381,6 +417,8 @@ class JobManager:
 
     def queue_position(self, job: Job) -> int | None:
         """1 for the next job to start, 2 for the one after, ...; None if not waiting."""
+        if self._pool is not None:
+            return self._pool.queue_position(self._pool_ids.get(job.job_id, 0))
         with self._lock:
             return self._waiting.index(job.job_id) + 1 if job.job_id in self._waiting else None
 
@@ -403,6 +441,13 @@ class JobManager:
         return job
 
     def stats(self) -> dict:
+        if self._remote is not None:
+            remote = self._remote.stats()
+            return {"running": remote["running"], "waiting": 0, "slots": remote["workers"], "jobs": len(self._jobs)}
+        if self._pool is not None:
+            pool = self._pool.stats()
+            return {"running": pool["running"], "waiting": pool["waiting"], "slots": pool["workers"],
+                    "jobs": len(self._jobs)}
         with self._lock:
             return {"running": self._running, "waiting": len(self._waiting), "slots": self.slots,
                     "jobs": len(self._jobs)}
@@ -412,3 +457,4 @@ class JobManager:
                       key=lambda j: -j.job_id)
         for job in done[KEEP_FINISHED_PER_OWNER:]:
             del self._jobs[job.job_id]
+            self._pool_ids.pop(job.job_id, None)

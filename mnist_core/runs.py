@@ -6,6 +6,7 @@
         history.json              batch and epoch events
         metrics.json              summary + test metrics (accuracy, confusion matrix, ...)
         weights.pt                the model's state_dict (loaded with weights_only=True)
+        snapshots.pt              {epoch: state_dict} after up to 30 epochs, for time travel
         test_probabilities.npy    (n_test, 10) float32, for the mistakes and confusion pages
 
 Folder names are generated and checked against a strict pattern, never taken
@@ -274,6 +275,9 @@ class RunStore:
             _write_json(temporary / "history.json", result.history)
             _write_json(temporary / "metrics.json", metrics)
             torch.save(result.model.state_dict(), temporary / "weights.pt")
+            if getattr(result, "snapshots", None):
+                torch.save({str(epoch): state for epoch, state in result.snapshots.items()},
+                           temporary / "snapshots.pt")
             if result.test_probabilities is not None:
                 np.save(temporary / "test_probabilities.npy", result.test_probabilities.astype(np.float32))
             _fsync_folder(temporary)
@@ -415,6 +419,36 @@ class RunStore:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise RunStoreError(f"The weights of run {run_id} do not fit its architecture or are damaged "
                                 f"({first_line[:120]}).") from None
+        return model.eval()
+
+    def snapshot_epochs(self, run_id: str) -> list[int]:
+        """The epochs after which the run's weights were kept (empty for runs from before time travel)."""
+        return sorted(self._snapshots(run_id))
+
+    def _snapshots(self, run_id: str) -> dict[int, dict]:
+        path = self.get(run_id).path / "snapshots.pt"
+        if not path.is_file():
+            return {}
+        try:
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+            return {int(epoch): state for epoch, state in saved.items()}
+        except (pickle.UnpicklingError, RuntimeError, ValueError, TypeError, AttributeError, EOFError, OSError):
+            raise RunStoreError(f"The weight snapshots of run {run_id} are damaged, so time travel is "
+                                "not available for it.") from None
+
+    def load_snapshot(self, run_id: str, epoch: int) -> torch.nn.Module:
+        """The model as it was after `epoch` (one of `snapshot_epochs`), in eval mode."""
+        info = self.get(run_id)
+        snapshots = self._snapshots(run_id)
+        if epoch not in snapshots:
+            raise RunStoreError(f"Run {run_id} kept no weights after epoch {epoch}: choose one of "
+                                f"{', '.join(map(str, sorted(snapshots))) or 'none'}.")
+        model = create_model(info.config)
+        try:
+            model.load_state_dict(snapshots[epoch])
+        except (RuntimeError, KeyError, TypeError):
+            raise RunStoreError(f"The snapshot of epoch {epoch} of run {run_id} does not fit its "
+                                "architecture.") from None
         return model.eval()
 
     def load(self, run_id: str, with_model: bool = True) -> LoadedRun:

@@ -330,7 +330,11 @@ def _main_steps(config: TrainConfig) -> list[tuple[str, str]]:
 def _title(config: TrainConfig, name: str | None, run_id: str | None) -> tuple[str, str]:
     first = f"Train {name or ARCHITECTURES[config.arch]} again with plain PyTorch."
     where = f"Exported from MNIST Lab run {run_id}" if run_id else "Exported from MNIST Lab"
-    return first, f"{where}: {config.short_description()}."
+    second = f"{where}: {config.short_description()}."
+    if config.augment:  # the recipe (mnist_core/augment.py) is not part of the plain script
+        second += ("\nThe run was trained on augmented batches (random slant, bend and pen width); this script "
+                   "trains without them,\nso it reads drawings a little worse than the run did.")
+    return first, second
 
 
 def training_script(config: TrainConfig, name: str | None = None, run_id: str | None = None) -> str:

@@ -26,9 +26,11 @@ from .augment import augment_batch
 from .callbacks import BatchEvent, Callback, EpochEvent
 from .config import NUM_CLASSES, OPTIMIZERS, TrainConfig
 from .data import MnistData, Split, batch_count, iterate_batches, make_split
+from .device import for_inspection, on_device, resolve_device
 from .history import History, log_interval
 from .models import as_model_input, count_parameters, create_model
 from .predict import predict_probabilities
+from .snapshots import SnapshotCallback
 
 STATUSES = ("completed", "stopped", "diverged", "early-stopped", "failed")
 # A batch loss above this means the weights have blown up (chance level is ln 10 = 2.3).
@@ -57,6 +59,7 @@ class TrainResult:
     parameters: int = 0
     train_size: int = 0
     data_source: str = "mnist"
+    snapshots: dict = field(default_factory=dict)  # {epoch: state_dict}, from snapshots.SnapshotCallback
 
     def summary(self) -> dict:
         """Plain-number summary: what the CLI prints and the run store saves as metrics."""
@@ -241,10 +244,15 @@ def train_epoch(run: _Run, epoch: int, stop: threading.Event | None) -> tuple[st
 
 
 def _prepare(config: TrainConfig, data: MnistData, history: History, callbacks, log_every: int | None) -> _Run:
-    split = make_split(data, config.val_fraction, config.subset, config.seed)
+    device = resolve_device(config.device)  # DeviceError (one sentence) for cuda on a machine without it
+    split = make_split(data, config.val_fraction, config.subset, config.seed)  # on the CPU, seeded alike
     n_train = len(split.train_index)
     config.check_batch_size(n_train)
     model = create_model(config)
+    if device != "cpu":
+        data = on_device(data, device)  # the tensors move once, never batch by batch
+        split = Split(split.train_index.to(device), split.val_index.to(device))
+        model = model.to(device)
     optimizer = make_optimizer(model, config)
     steps_per_epoch = batch_count(n_train, config.batch_size)
     total_steps = config.epochs * steps_per_epoch
@@ -277,10 +285,14 @@ def fit(config: TrainConfig, data: MnistData, callbacks: list[Callback] | tuple 
     batch event is recorded (`history.log_interval`); `log_every` asks for another
     interval (tests and benchmarks that count events). Returns a TrainResult.
     """
+    callbacks = [*callbacks, SnapshotCallback()]  # every run keeps weights for time travel
+    if config.engine == "numpy":  # the from-scratch network: same split, batches, events and result
+        from .numpy_engine import fit_numpy
+        return fit_numpy(config, data, callbacks, stop, evaluate_test, history, log_every)
     start = time.perf_counter()
     history = history if history is not None else History()
     run = _prepare(config, data, history, callbacks, log_every)
-    result, model = run.result, run.model
+    result, model, data = run.result, run.model, run.data
     x_val, y_val = data.train_x[run.split.val_index], data.train_labels[run.split.val_index]
     early = EarlyStopping(config.early_stopping)
     status, reason = "completed", ""
@@ -319,8 +331,9 @@ def fit(config: TrainConfig, data: MnistData, callbacks: list[Callback] | tuple 
             status, reason = "diverged", divergence_reason(config, run.step, test["loss"])  # no validation set caught it
         else:
             result.test_accuracy, result.test_loss = test["accuracy"], test["loss"]
-            result.test_probabilities = test["probabilities"].numpy().astype(np.float32)
+            result.test_probabilities = test["probabilities"].cpu().numpy().astype(np.float32)
     result.status, result.reason = status, reason
+    result.model = for_inspection(model)  # on the CPU, where pages, the store and drawing expect it
     result.history = history.to_dict()
     result.total_seconds = time.perf_counter() - start
     _emit(run, "on_train_end", result)

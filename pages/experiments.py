@@ -7,6 +7,7 @@ mnist_core/experiments/ and the drawing in ui/experiment_views.py.
 import streamlit as st
 
 from ui.experiment_views import choose_study, draw_study_intro, results_view, start_controls
+from ui.job_view import interrupted_notices
 from ui.session import data_or_stop
 
 st.title("Experiments")
@@ -14,6 +15,7 @@ st.caption("Change one knob, keep everything else fixed, and compare. Every run 
            "from the same initial weights and sees the training images in the same order.")
 
 data = data_or_stop()
+interrupted_notices("study")
 study, options = choose_study()
 seeds = 3 if st.session_state.get("experiment_three_seeds") else 1
 if study is not None:

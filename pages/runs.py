@@ -14,6 +14,7 @@ from mnist_core.runs import RunStoreError
 from ui.charts.training import runs_overlay_spec
 from ui.live_training import outcome_sentence
 from ui.text import plain
+from ui.gap_views import gap_panel
 from ui.run_picker import SELECTED_RUN_KEY, load_run, run_table_row, unique_labels
 from ui.identity import current_owner
 from ui.session import get_store
@@ -70,6 +71,8 @@ if rows:
     # A cached spec + fresh data: every student opens this page, and building the chart with Altair
     # on each visit was most of the page's server time (see ui/charts/training.py).
     st.vega_lite_chart(*runs_overlay_spec(rows, metric, split), width="stretch", key="compare_chart")
+
+gap_panel(visible, labels)
 
 st.subheader("One run")
 by_id = {r.run_id: r for r in visible}

@@ -1,15 +1,17 @@
 """Train page: press Train and watch the network learn, live, or train it by hand, one batch per press.
 
 The settings live in the sidebar (ui/sidebar.py); training runs in a worker
-thread and this page only draws its progress (ui/live_training.py, and
+process and this page only draws its progress (ui/live_training.py, and
 ui/step_view.py in Step mode), so the page stays usable, and a reload or a page
 switch finds the run again.
 """
 import streamlit as st
 
 from ui.guesses import forget_guess, pending
+from ui.job_view import interrupted_notices
 from ui.live_training import latest_train_job, live_view
 from ui.step_view import step_view
+from ui.train_tools import numpy_panel, range_test_panel
 from ui.text import plain
 from ui.sidebar import RUN_NAME_KEY, current_config, start_training
 
@@ -21,6 +23,7 @@ st.markdown("Pick the settings in the sidebar and press **Train**. The network l
             "fall and the accuracy rise; the **validation** curve shows how well it reads digits it was not "
             "trained on.")
 
+interrupted_notices("train")
 config = current_config()
 job = latest_train_job()
 if job is not None and job.active and job.step_mode:
@@ -46,5 +49,9 @@ if job is None or not job.active:
                 if start_training(config, st.session_state.get(RUN_NAME_KEY) or "", step_mode=stepping, extra=guess):
                     forget_guess()
                     st.rerun()
+if config is not None:
+    range_test_panel(config)
+    if config.arch in ("softmax", "mlp", "deep-mlp"):
+        numpy_panel(config)
 
 live_view()

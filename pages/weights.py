@@ -28,7 +28,7 @@ try:
                 show_softmax_templates(run)
             elif arch in ("mlp", "deep-mlp"):
                 show_first_layer_units(model)
-            elif arch == "cnn":
+            elif arch in ("cnn", "deep-cnn"):
                 show_conv_filters(model)
             else:
                 st.info(f"There is no picture of the weights of a {model_kind(run.info)} yet.")

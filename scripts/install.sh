@@ -11,11 +11,16 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if [ "${1:-}" = "--dev" ]; then
     .venv/bin/pip install --quiet -r requirements-dev.txt
-    if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-        echo "Installing Debian's chromium for the browser tests ..."
+    # Debian packages for the tests: chromium for the browser tests, postgresql for the database
+    # tests (tests/postgres_server.py starts a throwaway server on loopback and stops it).
+    PACKAGES=""
+    { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; } && PACKAGES="chromium chromium-driver"
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || PACKAGES="$PACKAGES postgresql"
+    if [ -n "$PACKAGES" ]; then
+        echo "Installing Debian's $PACKAGES for the tests ..."
         SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
         $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $PACKAGES >/dev/null
     fi
     # axe-core (npm) checks every page's accessibility in the browser tests.
     if [ ! -f node_modules/axe-core/axe.min.js ]; then

@@ -35,6 +35,7 @@ BULLETS = {
     "crash": "a worker that crashes mid-run (item 3)",
     "upload": "an uploaded run (issue 15): not a zip, zip bomb, ../ entries, a pickle in the weights, wrong shapes, "
               "unknown architecture, oversized",
+    "engine": "a setting the NumPy engine cannot train (issue 11): a CNN, Adam",
     # Issue 12: the class at once.
     "names": "a taken name, a wrong PIN, five wrong PINs, a PIN that is not 4 digits, an invisible name",
     "ownership": "renaming or deleting someone else's run",
@@ -74,7 +75,7 @@ UPLOAD_REFUSED = {
     "wrong-shapes": "The weights in the zip do not fit the Shallow MLP its config.json describes: layers.0.weight "
                     "is 16×784 where the model has 32×784.",
     "unknown-architecture": "The settings in the zip's config.json are not valid: Unknown architecture 'resnet': "
-                            "choose one of softmax, mlp, deep-mlp, cnn.",
+                            "choose one of softmax, mlp, deep-mlp, cnn, deep-cnn.",
     "oversized": "The file is 51.0 MB, more than the 50 MB an uploaded run may have.",
     "too-many-entries": "The zip holds 500 entries, more than the 16 a run has, so it was not opened.",
     "no-config": "The zip has no config.json, so it is not a run made by MNIST Lab's Download button.",
@@ -160,6 +161,12 @@ CASES = [
     Case("cli-deep-mlp-no-hidden-layers", "hidden-empty", "cli", "train --arch deep-mlp --hidden (no sizes)",
          "A deep MLP needs at least two hidden layers (got 0): give two or more sizes, such as 512 256.", "cli",
          ("train", "--arch", "deep-mlp", "--hidden")),
+    Case("cli-numpy-engine-cnn", "engine", "cli", "train --engine numpy --arch cnn",
+         "The NumPy engine trains softmax regression and MLPs, not CNN: choose the PyTorch engine for it.", "cli",
+         ("train", "--engine", "numpy", "--arch", "cnn")),
+    Case("cli-numpy-engine-adam", "engine", "cli", "train --engine numpy (with the default Adam)",
+         "The NumPy engine does plain SGD or SGD with momentum at a constant learning rate: choose optimizer "
+         "sgd or momentum and schedule constant.", "cli", ("train", "--engine", "numpy")),
 
     # --- the canvas ----------------------------------------------------------------------------------
     Case("page-blank-canvas", "canvas", "page", "Draw page: the canvas sends an all-black (reset) picture",

@@ -69,3 +69,43 @@ def runs_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_LAB_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_data_dir()))
     return tmp_path / "runs"
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A PostgreSQL server on loopback for this test session (tests/postgres_server.py).
+
+    Without PostgreSQL installed the tests that need it are skipped, except under CI=true,
+    where they fail: CI installs it (scripts/install.sh --dev).
+    """
+    from postgres_server import PostgresServer, binaries
+    from preconditions import require
+
+    require(binaries() is not None, "PostgreSQL is not installed here (bash scripts/install.sh --dev installs it)")
+    server = PostgresServer()
+    url = server.start()
+    yield url
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """An empty database of each backend: a SQLite file, and a new PostgreSQL database."""
+    if request.param == "sqlite":
+        from mnist_core.database import Database
+        yield Database(tmp_path / "test.sqlite3")
+        return
+    import secrets
+
+    import psycopg
+    from mnist_core.database_postgres import PostgresDatabase
+
+    server_url = request.getfixturevalue("postgres_url")
+    name = f"test_{secrets.token_hex(4)}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    db = PostgresDatabase(server_url.rsplit("/", 1)[0] + "/" + name)
+    yield db
+    db.close()
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")

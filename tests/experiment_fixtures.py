@@ -2,7 +2,10 @@
 from mnist_core.callbacks import Callback
 from mnist_core.config import TrainConfig
 
-CLI_NAMES = {"lr-sweep", "l2-sweep", "activation", "dropout", "capacity", "model-family", "overfitting"}
+QUICK_NAMES = {"lr-sweep", "l2-sweep", "activation", "dropout", "capacity", "model-family", "overfitting"}
+CLASSIC_NAMES = {"classic-lr", "classic-l2", "classic-overfitting", "classic-dropout", "classic-model-family",
+                 "classic-from-scratch"}  # the faithful studies (experiments/classic.py)
+CLI_NAMES = QUICK_NAMES | CLASSIC_NAMES
 # A tiny base for runs on the synthetic set (50 images per class, 45 after validation).
 TINY = TrainConfig(arch="mlp", hidden=(16,), optimizer="sgd", schedule="constant", lr=0.1,
                    batch_size=20, epochs=1, subset=10)

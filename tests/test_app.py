@@ -249,7 +249,12 @@ def test_a_second_user_waits_in_line_and_sees_their_place(runs_dir):
     from ui.session import get_data, get_jobs
     jobs = get_jobs()
     long_run = TrainConfig(arch="mlp", batch_size=16, epochs=3)
-    blocker = jobs.submit_training(long_run, get_data(), owner="firstuser1234")
+    # One blocker per training slot (one slot per core): the next run has to wait.
+    blockers = [jobs.submit_training(long_run, get_data(), owner=f"firstuser123{i}")
+                for i in range(jobs.stats()["slots"])]
+    deadline = time.monotonic() + 120  # the worker processes may still be importing torch
+    while any(b.state != "running" for b in blockers) and time.monotonic() < deadline:
+        time.sleep(0.05)
     try:
         at = tiny(open_app())
         at.button(key="sidebar_train").click().run()
@@ -261,8 +266,9 @@ def test_a_second_user_waits_in_line_and_sees_their_place(runs_dir):
         assert job_of(at).state == "cancelled"
         assert any("Cancelled before it started" in t for t in texts(at.info))
     finally:
-        blocker.stop()
-        wait_for_end(blocker)
+        for blocker in blockers:
+            blocker.stop()
+            wait_for_end(blocker)
 
 
 # --- run history ------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ def test_the_default_config_is_valid():
     ({"epochs": 0}, "Train for at least 1 epoch (got 0)"),
     ({"epochs": 0}, "with 0 epochs the network never sees an image"),
     ({"epochs": 10_000}, "is more than the maximum of 200"),
-    ({"arch": "resnet"}, "Unknown architecture 'resnet': choose one of softmax, mlp, deep-mlp, cnn."),
+    ({"arch": "resnet"}, "Unknown architecture 'resnet': choose one of softmax, mlp, deep-mlp, cnn, deep-cnn."),
     ({"activation": "gelu"}, "Unknown activation 'gelu': choose relu, tanh or sigmoid."),
     ({"optimizer": "rmsprop"}, "Unknown optimizer 'rmsprop': choose sgd, momentum or adam."),
     ({"schedule": "cosine"}, "Unknown schedule 'cosine'"),
@@ -105,7 +105,7 @@ def test_short_description_mentions_architecture_optimizer_and_regularisation():
 
 
 def test_choice_dicts_cover_the_documented_names():
-    assert list(ARCHITECTURES) == ["softmax", "mlp", "deep-mlp", "cnn"]
+    assert list(ARCHITECTURES) == ["softmax", "mlp", "deep-mlp", "cnn", "deep-cnn"]
     assert set(ACTIVATIONS) == {"relu", "tanh", "sigmoid"}
     assert set(OPTIMIZERS) == {"sgd", "momentum", "adam"}
     for label, lr in OPTIMIZERS.values():

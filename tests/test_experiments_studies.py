@@ -3,14 +3,14 @@
 import pytest
 
 from mnist_core import experiments as ex
-from experiment_fixtures import CLI_NAMES
+from experiment_fixtures import CLASSIC_NAMES, CLI_NAMES, QUICK_NAMES
 
 
 def test_every_cli_name_has_a_study():
     assert set(ex.STUDIES) == CLI_NAMES
 
 
-@pytest.mark.parametrize("name", sorted(CLI_NAMES))
+@pytest.mark.parametrize("name", sorted(QUICK_NAMES))
 def test_study_definition_is_complete_and_valid(name):
     study = ex.STUDIES[name]
     assert study.title and len(study.explanation) > 100
@@ -25,6 +25,20 @@ def test_study_definition_is_complete_and_valid(name):
         assert (10 * variant.config.subset) % variant.config.batch_size == 0
     assert "per digit" in study.settings_note() and "epoch" in study.settings_note()
     assert ex.estimate_study_seconds(study) < 300
+
+
+@pytest.mark.parametrize("name", sorted(CLASSIC_NAMES))
+def test_classic_study_uses_the_full_training_set_and_carries_reported_figures(name):
+    study = ex.STUDIES[name]
+    assert study.title.startswith("Classic") and len(study.explanation) > 100 and study.reported
+    labels = [(v.group, v.label) for v in study.variants]
+    assert len(set(labels)) == len(labels), "every variant needs its own label"
+    for variant in study.variants:
+        assert variant.config.subset == 0 and variant.config.seed == study.base.seed
+        assert variant.reported is None or 0 < variant.reported < 1
+    assert sum(v.reported is not None for v in study.variants) >= 1
+    assert "all 54,000" in study.settings_note() or "all 60,000" in study.settings_note()
+    assert ex.estimate_study_seconds(study) < 600
 
 
 def test_lr_sweep_covers_the_classic_rates_with_plain_sgd_for_both_models():

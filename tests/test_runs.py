@@ -44,7 +44,7 @@ def test_save_list_get_load_rename_delete_round_trip(store, result, synthetic):
     assert FOLDER_NAME.match(info.run_id) and RUN_ID_PATTERN.match(info.run_id)
     assert info.path == store.root / info.run_id
     assert {"meta.json", "config.json", "history.json", "metrics.json", "weights.pt",
-            "test_probabilities.npy"} == set(entries(info.path))
+            "test_probabilities.npy", "snapshots.pt"} == set(entries(info.path))
     assert (info.name, info.owner, info.status, info.extra) == ("first try", "alice", "completed", {"lesson": 2})
     assert info.config == result.config and info.reason == result.reason
     assert info.test_accuracy == pytest.approx(result.test_accuracy)
@@ -405,8 +405,8 @@ def test_a_config_field_the_folder_lacks_takes_its_default(old_store):
 def test_an_unknown_config_field_marks_the_run_damaged_with_one_clear_sentence(old_store):
     config_path = old_store.root / FIXTURE_RUN / "config.json"
     config = json.loads(config_path.read_text())
-    config_path.write_text(json.dumps(dict(config, colour="red", augment=True)))
-    expected = (f"The config of run {FIXTURE_RUN} is damaged: Unknown setting(s) augment, colour (the run was "
+    config_path.write_text(json.dumps(dict(config, colour="red", sharpen=True)))
+    expected = (f"The config of run {FIXTURE_RUN} is damaged: Unknown setting(s) colour, sharpen (the run was "
                 "saved by a newer MNIST Lab or its config.json was edited).")
     assert old_store.list() == [] and old_store.problems == [expected]
     with pytest.raises(RunStoreError) as caught:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -28,7 +27,7 @@ from mnist_core.pictures import diverging_rgb, digit_png, png_bytes, upscale
 from mnist_core.predict import predict_probabilities
 from mnist_core.saliency import METHODS as SALIENCY_METHODS, saliency
 
-from .charts.palette import categorical
+from .charts.draw import hidden_map_chart
 from .job_view import SLOW, job_view
 from .identity import current_owner
 from .session import get_jobs, get_store
@@ -218,7 +217,7 @@ def _map_frame(run_id: str, method: str, stamp: str, _hidden_map, _test_images) 
 
 def map_view(model, run_id: str, image: np.ndarray, data) -> None:
     st.markdown("**A map of the hidden layer.** 2,000 test images placed so that images the network finds "
-                "alike sit together; the star is your drawing. Hover over a point to see its image.")
+                "alike sit together; the black diamond is your drawing. Hover over a point to see its image.")
     method = st.radio("Map", list(MAP_METHODS), format_func=MAP_METHODS.get, horizontal=True, key="draw_map_method")
     hidden_map = cached_map(get_store(), run_id, method)
     if hidden_map is None:
@@ -231,16 +230,9 @@ def map_view(model, run_id: str, image: np.ndarray, data) -> None:
     stamp = hashlib.md5(hidden_map.points.tobytes()).hexdigest()
     frame = _map_frame(run_id, method, stamp, hidden_map, data.test_images)
     x, y = hidden_map.place(hidden_features(model, _as_tensor(image))[0].numpy())
-    points = alt.Chart(frame).mark_circle(size=22, opacity=0.75).encode(
-        x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None),
-        color=alt.Color("digit:N", scale=alt.Scale(range=categorical(10)), legend=alt.Legend(orient="right")),
-        tooltip=["digit:N", "image:N"])
-    star = alt.Chart(pd.DataFrame({"x": [x], "y": [y], "what": ["your drawing"]})).mark_point(
-        shape="diamond", size=260, filled=True, color="black", stroke="white", strokeWidth=1.5).encode(
-        x="x:Q", y="y:Q", tooltip=["what:N"])
-    st.altair_chart((points + star).properties(height=420), width="stretch", key="draw_hidden_map")
+    st.altair_chart(hidden_map_chart(frame, x, y), width="stretch", key="draw_hidden_map")
     if method == "tsne":
-        st.caption("t-SNE cannot place a new image exactly: the star sits among your drawing's 5 nearest test images.")
+        st.caption("t-SNE cannot place a new image exactly: the diamond sits among your drawing's 5 nearest test images.")
 
 
 # ---------------------------------------------------------------- all of it

@@ -20,6 +20,7 @@ from mnist_core.jobs import STUDY, Job, JobError
 
 from .charts.experiments import (accuracy_bars, bars_height, epoch_curves, live_loss_chart, loss_overlay,
                                  parameters_chart, percent_text)
+from .classic_views import draw_reproduction
 from .image_grid import crisp_images, show_picture
 from .job_view import SLOW, job_view, queue_text, stop_job
 from .page_links import RUNS_PAGE
@@ -195,6 +196,8 @@ def draw_results(study: ex.Study, rows: list[ex.RunRow], live: bool) -> None:
         st.success(plain(ex.takeaway(study, rows)), icon=":material/lightbulb:")
     table = results_table(study, summaries)
     st.dataframe(table, hide_index=True, width="stretch", column_config=column_formats(table))
+    if not live:
+        draw_reproduction(study.name, summaries)
     left, right = st.columns(2)
     with left:
         # An explicit height: Streamlit's "content" height squeezes a layered chart with a discrete y axis.
@@ -259,6 +262,7 @@ def results_table(study: ex.Study, summaries: list[dict]) -> pd.DataFrame:
         line["status"] = s["status"]
         lines.append(line)
     table = pd.DataFrame(lines)
+    table = table.drop(columns=[c for c in table.columns if table[c].isna().all()])  # e.g. no validation set
     for column in ("parameters", "status"):
         if column in table and table[column].nunique(dropna=False) <= 1 and (
                 column != "status" or set(table[column]) <= {"completed"}):

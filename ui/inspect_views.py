@@ -20,6 +20,7 @@ from mnist_core.runs import LoadedRun, RunInfo
 from .charts import inspection as charts
 from .image_grid import crisp_images, show_picture, show_tiles
 from .page_links import DRAWING_KEY
+from .time_travel import epoch_slider, loaded_at
 from .run_picker import list_runs, load_run, pick_run, run_label
 from .session import data_or_stop
 from .text import plain
@@ -52,6 +53,7 @@ def inspected_run(with_model: bool = False, need_probabilities: bool = True) -> 
     if loaded is None:  # load_run already showed the error
         st.stop()
     data = data_or_stop()
+    loaded = loaded_at(info, loaded, epoch_slider(info, key="inspect_epoch"), with_model)
     images, labels = data.test_images.numpy(), data.test_labels.numpy()
     probabilities = loaded.test_probabilities
     if probabilities is not None and (probabilities.ndim != 2 or probabilities.shape != (len(labels), 10)):

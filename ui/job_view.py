@@ -15,6 +15,7 @@ from typing import Callable
 import streamlit as st
 
 from mnist_core.caps import queue_sentence
+from mnist_core.config import ConfigError
 from mnist_core.jobs import CANCELLED, FAILED, QUEUED, Job, JobError
 
 from .session import get_jobs
@@ -91,3 +92,27 @@ def job_view(job: Job, running: JobDrawer, finished: JobDrawer, queued: JobDrawe
         _LIVE[refresh](job.job_id, running, queued, key)
     else:
         draw_ended(job, finished)
+
+
+def _rerun(record_id: int) -> None:
+    """Button callback: queue an interrupted job of this user again."""
+    from .session import get_data
+
+    try:
+        get_jobs().rerun(user_token(), record_id, get_data())
+    except (JobError, ConfigError) as error:
+        st.session_state["rerun_error"] = str(error)
+
+
+def interrupted_notices(kind: str) -> None:
+    """This user's jobs of `kind` that a server restart interrupted, each with a Re-run button."""
+    if message := st.session_state.pop("rerun_error", None):
+        st.error(plain(message), icon=":material/error:")
+    for row in get_jobs().interrupted(user_token()):
+        if row["kind"] != kind:
+            continue
+        with st.container(border=True, horizontal=True, vertical_alignment="center"):
+            st.warning(plain(f"“{row['label']}” was {row['message']}, so it did not finish. "
+                             "Nothing it had learned was saved."), icon=":material/restart_alt:")
+            st.button("Re-run", key=f"rerun_{row['id']}", icon=":material/replay:", on_click=_rerun,
+                      args=(row["id"],), help="Queue the same settings again.")

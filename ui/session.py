@@ -6,6 +6,7 @@ tensors and the JobManager. Private to a user: their token, kept in the URL
 """
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 from pathlib import Path
@@ -14,7 +15,9 @@ import streamlit as st
 
 from mnist_core.data import (DataError, MnistData, download_mnist, load_mnist, load_sklearn_digits, missing_files,
                              resolve_data_dir)
-from mnist_core.jobs import JobManager
+from mnist_core.database import open_database
+from mnist_core.job_records import JobRecords
+from mnist_core.jobs import EXECUTOR_ENV, JobManager
 from mnist_core.runs import RunStore, resolve_runs_dir
 from mnist_core.runtime import configure_threads
 
@@ -104,7 +107,19 @@ def get_data() -> MnistData:
     root = resolve_data_dir()
     if missing_files(root):
         _download_with_progress(root)
-    return _load_mnist_once(str(root))
+    data = _load_mnist_once(str(root))
+    _start_jobs_once(str(resolve_runs_dir().resolve()), data)
+    return data
+
+
+@st.cache_resource(show_spinner=False)
+def _start_jobs_once(root: str, _data: MnistData) -> bool:
+    """Once per server and run store, when MNIST is in memory: start the worker processes, and queue
+    again the jobs that were waiting when the server last stopped (jobs.JobManager.recover)."""
+    manager = _jobs_for(root)
+    manager.warm_up(_data)
+    manager.recover(_data)
+    return True
 
 
 def _choose_stand_in(chosen: bool) -> None:
@@ -177,12 +192,32 @@ def get_store() -> RunStore:
 
 @st.cache_resource(show_spinner=False)
 def _jobs_for(root: str) -> JobManager:
-    # One torch thread per training job, one slot per core less one kept for the
-    # web server (see mnist_core/jobs.py): oversubscribed OpenMP threads run 5-10x slower.
+    # Training runs in worker processes (one per core, mnist_core/workers.py) unless
+    # MNIST_LAB_EXECUTOR=threads; the server's own torch work (inspection, drawing) keeps to one
+    # thread, since oversubscribed OpenMP threads run 5-10x slower. Every job is also a row
+    # in the run store's database, so that a restart loses none.
     configure_threads(1)
-    return JobManager(_store_at(root), threads_per_job=1, policy=_policy_for(root))
+    executor = os.environ.get(EXECUTOR_ENV, "").strip() or "processes"
+    return JobManager(_store_at(root), threads_per_job=1, executor=executor,
+                      records=JobRecords(open_database(root)), policy=_policy_for(root))
 
 
 def get_jobs() -> JobManager:
-    """The process-wide job queue shared by every session (one per run-store folder)."""
-    return _jobs_for(str(resolve_runs_dir().resolve()))
+    """The process-wide job queue shared by every session (one per run-store folder).
+
+    On the first visit after a restart that left jobs behind, MNIST is loaded at once,
+    which recovers them (see _start_jobs_once): no page has to need the data first.
+    """
+    root = str(resolve_runs_dir().resolve())
+    manager = _jobs_for(root)
+    if root not in _RECOVERED and manager.records is not None and manager.records.pending():
+        _RECOVERED.add(root)  # tried once per server: a missing MNIST is said by the pages that need it
+        if not missing_files(resolve_data_dir()):
+            try:
+                _start_jobs_once(root, _load_mnist_once(str(resolve_data_dir())))
+            except DataError:
+                pass
+    return manager
+
+
+_RECOVERED: set[str] = set()  # run-store folders whose leftover jobs were looked at (process-wide)

@@ -16,10 +16,12 @@ import dataclasses
 
 import streamlit as st
 
-from mnist_core.config import (ACTIVATIONS, ARCHITECTURES, BATCH_SIZE_RANGE, DEFAULT_HIDDEN, EPOCHS_RANGE,
-                               HIDDEN_SIZE_RANGE, LR_RANGE, OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig,
-                               parse_hidden)
+from mnist_core.config import (ACTIVATIONS, ARCHITECTURES, BATCH_SIZE_RANGE, DEFAULT_HIDDEN, DEVICES, ENGINES,
+                               EPOCHS_RANGE, HIDDEN_SIZE_RANGE, LR_RANGE, NUMPY_ARCHITECTURES, OPTIMIZERS, SCHEDULES,
+                               ConfigError, TrainConfig, parse_hidden)
+from mnist_core.pixels import PIXEL_SCALINGS
 from mnist_core.data import DataError
+from mnist_core.device import resolve_device
 from mnist_core.jobs import TRAIN, JobError
 from mnist_core.lessons import HIDDEN, LOCKED, Lesson
 from mnist_core.runs import RunStoreError
@@ -99,6 +101,11 @@ HELP = {
                "a thicker or thinner pen: it learns handwriting rather than one pen, and reads drawings on the "
                "Draw page better. Training takes about 10% longer.",
     "run_name": "A name for this run in the run history (optional; the settings are used if empty).",
+    "pixels": "How pixel brightness is scaled before the network sees it. Standardized (mean 0, spread 1) "
+              "inputs are about 3× larger than 0-1 ones, so the same learning rate takes a stronger step; "
+              "the classic studies used 0-1 pixels.",
+    "engine": "Who does the maths: PyTorch (autograd computes the gradients), or a network written from "
+              "scratch in NumPy (the backward pass spelled out by hand). Same model, same steps.",
 }
 
 # Why a control is hidden or disabled, shown in its place.
@@ -107,6 +114,8 @@ NOT_FOR = {
     "cnn_hidden": "The CNN's layers are fixed (16 and 32 filters, 128 dense units, ReLU); only dropout applies.",
     "momentum": "Momentum applies only to “SGD with momentum”.",
     "early_stopping": "Early stopping needs at least 2 epochs.",
+    "engine": "NumPy from scratch trains softmax regression and MLPs; the CNN needs PyTorch.",
+    "numpy": "NumPy from scratch: SGD or momentum at a constant learning rate, ReLU units, no dropout.",
 }
 
 
@@ -122,11 +131,28 @@ def _nearest(choices: list, value):
     return min(choices, key=lambda c: abs(c - value))
 
 
+def learning_rate_choice(lr: float) -> float:
+    """The sidebar's learning-rate choice nearest to `lr` (the range test's "Use this learning rate")."""
+    return _nearest(LR_CHOICES, lr)
+
+
 def _on_optimizer_change() -> None:
     # Each optimizer has its own good learning rate (config.OPTIMIZERS): switching
     # from Adam at 0.001 to plain SGD at 0.001 would make SGD look hopeless.
     usual = OPTIMIZERS[st.session_state["cfg_optimizer"]][1]
     st.session_state["cfg_lr"] = _nearest(LR_CHOICES, usual)
+
+
+def _on_engine_change() -> None:
+    # The NumPy network does SGD/momentum at a constant lr with ReLU and no dropout: switch to
+    # settings it can train (momentum 0.9 at lr 0.01, as the classic from-scratch study) instead of an error.
+    if st.session_state.get("cfg_engine") == "numpy":
+        st.session_state["cfg_optimizer"] = "momentum"
+        st.session_state["cfg_lr"] = _nearest(LR_CHOICES, 0.01)
+        st.session_state["cfg_schedule"] = "constant"
+        st.session_state["cfg_activation"] = "relu"
+        st.session_state["cfg_dropout"] = 0.0
+        st.session_state["cfg_augment"] = False
 
 
 def _size_label(subset: int) -> str:
@@ -192,14 +218,25 @@ def _controls(lesson: Lesson | None = None) -> dict:
                                       key="cfg_dropout", **({"help": HELP["dropout"]} | lock("dropout")), **keep)
     if arch == "softmax":
         st.caption(NOT_FOR["softmax_hidden"])
-    elif arch == "cnn":
+    elif arch in ("cnn", "deep-cnn"):
         st.caption(NOT_FOR["cnn_hidden"])
+    if arch in NUMPY_ARCHITECTURES:
+        values["engine"] = st.radio("Engine", list(ENGINES), format_func=ENGINES.get, horizontal=True,
+                                    index=list(ENGINES).index(DEFAULTS.engine), key="cfg_engine",
+                                    help=HELP["engine"], on_change=_on_engine_change, **keep)
+        if values["engine"] == "numpy":
+            st.caption(NOT_FOR["numpy"])
+    else:
+        st.caption(NOT_FOR["engine"])
 
     st.markdown("**Data**")
     if shown("subset"):
         values["subset"] = TRAINING_SET_SIZES[st.select_slider(
             "Training images", list(TRAINING_SET_SIZES), value=_size_label(DEFAULTS.subset), key="cfg_subset",
             **({"help": HELP["subset"]} | lock("subset")), **keep)]
+    values["pixels"] = st.radio("Pixels", list(PIXEL_SCALINGS), format_func=PIXEL_SCALINGS.get,
+                                index=list(PIXEL_SCALINGS).index(DEFAULTS.pixels), key="cfg_pixels",
+                                help=HELP["pixels"], **keep)
     values["augment"] = st.toggle("Augment (slant, bend, re-ink)", value=DEFAULTS.augment, key="cfg_augment",
                                   help=HELP["augment"], **keep)
 
@@ -251,6 +288,11 @@ def _controls(lesson: Lesson | None = None) -> dict:
         if shown("seed"):
             values["seed"] = int(st.number_input("Seed", 0, SEED_MAX, DEFAULTS.seed, step=1, key="cfg_seed",
                                                  **({"help": HELP["seed"]} | lock("seed")), **keep))
+    with st.expander("Hardware"):
+        values["device"] = st.selectbox("Device", list(DEVICES), index=list(DEVICES).index(DEFAULTS.device),
+                                        format_func=DEVICES.get, key="cfg_device", **keep,
+                                        help="Where the network trains. Automatic uses a CUDA GPU when this "
+                                             "server has one, and the CPU otherwise.")
     return values
 
 
@@ -265,6 +307,7 @@ def config_from_values(values: dict) -> TrainConfig:
     config = TrainConfig(**{k: v for k, v in values.items() if k in _FIELD_DEFAULTS})
     if config.subset:
         config.check_batch_size(10 * config.subset)  # said here rather than as a failed run
+    resolve_device(config.device)  # "GPU" on a server without one: said here, in one sentence
     return config
 
 

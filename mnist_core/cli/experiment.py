@@ -8,7 +8,7 @@ import time
 from ..config import ConfigError
 from ..experiments import MAX_SEEDS, STUDIES, RunRow, get_study, run_and_save, takeaway, with_budget
 from ..runs import RunStore
-from .common import load_data, print_json
+from .common import UsageError, load_data, print_json
 
 
 def cmd_experiment(args) -> int:
@@ -37,10 +37,35 @@ def cmd_experiment(args) -> int:
             line["reported_test_accuracy"] = row.reported_test_accuracy
         print_json(line)
 
-    rows = run_and_save(study, data, store, seeds=seeds, owner="cli", on_row=print_row)
+    if args.executor == "ray":
+        rows = _run_on_ray(args, study, data, store, seeds, print_row)
+    else:
+        rows = run_and_save(study, data, store, seeds=seeds, owner="cli", on_row=print_row)
     print(f"takeaway: {takeaway(study, rows)}", file=sys.stderr)
     print(f"wall time: {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return 0
+
+
+def _run_on_ray(args, study, data, store, seeds, print_row) -> list[RunRow]:
+    """The study as one job on the Ray cluster; rows are printed as they arrive."""
+    from ..jobs import JobError, JobManager
+
+    try:
+        manager = JobManager(store, executor="ray", ray_address=args.ray_address)
+        job = manager.submit_study(args.name, data, owner="cli", seeds=seeds,
+                                   options={"subset": args.subset, "epochs": args.epochs})
+    except JobError as error:  # no ray, or no cluster at that address: one line
+        raise UsageError(str(error)) from None
+    printed = 0
+    while job.active or printed < len(job.progress.snapshot()["rows"]):
+        rows = job.progress.snapshot()["rows"]
+        for row in rows[printed:]:
+            print_row(row)
+        printed = len(rows)
+        time.sleep(0.2)
+    if job.error:
+        raise ConfigError(job.error)
+    return job.result
 
 
 def add_commands(sub) -> None:
@@ -56,4 +81,8 @@ def add_commands(sub) -> None:
     p.add_argument("--epochs", type=int, default=None, help="override the study's epochs")
     # Also accepted after NAME; SUPPRESS keeps the main parser's --threads when absent here.
     p.add_argument("--threads", type=int, default=argparse.SUPPRESS, help="torch threads")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="local: train here, one run after another; ray: as a job on a Ray cluster")
+    p.add_argument("--ray-address", default=None, metavar="HOST:PORT",
+                   help="the Ray cluster for --executor ray (default: $MNIST_LAB_RAY_ADDRESS)")
     p.set_defaults(func=cmd_experiment)

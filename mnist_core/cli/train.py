@@ -5,7 +5,8 @@ import argparse
 import sys
 
 from ..callbacks import PrintProgress
-from ..config import ACTIVATIONS, ARCHITECTURES, OPTIMIZERS, SCHEDULES, TrainConfig
+from ..config import ACTIVATIONS, ARCHITECTURES, DEVICES, ENGINES, OPTIMIZERS, PIXELS, SCHEDULES, TrainConfig
+from ..device import resolve_device
 from ..jobs import train_and_save
 from ..metrics import classification_summary
 from ..predict import predict_probabilities
@@ -44,11 +45,17 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="train on randomly distorted images (rotation, scale, shear, shift, elastic, "
                         "pen thickness): reads drawings better (default: off)")
+    p.add_argument("--device", choices=list(DEVICES), default=None,
+                   help=f"auto (a CUDA GPU if torch sees one, else the CPU), cpu or cuda (default: {d.device})")
+    p.add_argument("--pixels", choices=list(PIXELS), default=None,
+                   help="standardized (mean 0, spread 1) or unit (0-1, as classic studies used) (default: standardized)")
+    p.add_argument("--engine", choices=list(ENGINES), default=None,
+                   help="torch, or numpy (the from-scratch network: softmax/MLP, SGD or momentum) (default: torch)")
 
 
 _TRAIN_FIELDS = ("arch", "hidden", "activation", "dropout", "optimizer", "lr", "momentum", "schedule",
                  "batch_size", "epochs", "l2", "l1", "early_stopping", "val_fraction", "subset", "seed",
-                 "max_steps", "augment")
+                 "max_steps", "augment", "pixels", "engine", "device")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -91,6 +98,7 @@ def cmd_train(args) -> int:
     config = config_from_args(args)
     if args.name is not None:
         clean_run_name(args.name)  # a name that cannot be saved (blank, or zero-width only) is said now
+    resolve_device(config.device)  # `--device cuda` without a GPU: one line, before MNIST is loaded
     data = load_data(args.data_dir)
     store = RunStore(args.out)
     store.check_writable()  # a read-only folder is said now, not after the training

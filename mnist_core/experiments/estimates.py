@@ -5,7 +5,7 @@ from ..config import TrainConfig
 from .studies import Study, Variant
 
 # Seconds per training image on one free core (forward + backward), measured here.
-_SECONDS_PER_IMAGE = {"softmax": 5e-6, "cnn": 5e-4}
+_SECONDS_PER_IMAGE = {"softmax": 5e-6, "cnn": 5e-4, "deep-cnn": 6e-4}
 _SECONDS_PER_MLP_PARAMETER_IMAGE = 9e-11  # an MLP 784-512-10 (407k parameters): ~37 µs per image
 _EVAL_SHARE = 0.35  # an evaluated image costs about a third of a trained one
 _BASELINE_SECONDS_PER_IMAGE = {"logistic-regression": 1.5e-4, "random-forest": 8e-4}

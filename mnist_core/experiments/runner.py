@@ -29,6 +29,7 @@ from ..history import History
 from ..metrics import confusion_matrix, precision_recall_f1
 from ..runs import RunStore, RunStoreError
 from ..train import evaluate, fit
+from ..gap_test import GAP_STUDY, gap_study
 from .custom import custom_study
 from .estimates import estimate_seconds
 from .studies import BASELINES, MAX_SEEDS, Study, Variant, get_study, model_name, value_text, with_budget
@@ -381,6 +382,9 @@ def study_for(name: str, options: dict | None = None) -> Study:
     """The study a job's plain data describes: a ready-made one by name (options "subset" and
     "epochs" change its budget), or "custom" with options "knob", "values" and "base" (a config dict)."""
     options = options or {}
+    if name == GAP_STUDY:  # "Is this gap real?": options "a" and "b" (config dicts) and their labels
+        return gap_study(TrainConfig.from_dict(options["a"]), TrainConfig.from_dict(options["b"]),
+                         options.get("label_a", "A"), options.get("label_b", "B"))
     if name == "custom":
         values = [tuple(v) if isinstance(v, list) else v for v in options["values"]]
         return custom_study(options["knob"], values, TrainConfig.from_dict(options["base"]))

@@ -68,14 +68,16 @@ class Study:
         parts = []
         for name, describe in (
                 ("subset", lambda c: (f"{c.subset:,} training images per digit ({10 * c.subset:,} in all)"
-                                      if c.subset else "all 54,000 training images")),
+                                      if c.subset else f"all {round(60_000 * (1 - c.val_fraction)):,} "
+                                      "training images")),
+                ("pixels", lambda c: "pixels 0-1" if c.pixels == "unit" else ""),
                 ("epochs", lambda c: f"{c.epochs} epoch{'s' if c.epochs > 1 else ''}"),
                 ("batch_size", lambda c: f"batch {c.batch_size:,}"),
                 ("optimizer", lambda c: OPTIMIZERS[c.optimizer][0] + (
                     f" lr {c.lr:g}" if self.knob != "lr" else "") + (
                     " (constant)" if c.schedule == "constant" else " (one-cycle)"))):
             values = list(dict.fromkeys(describe(c) for c in torch_configs))
-            if name == self.knob or len(values) > 1:
+            if name == self.knob or len(values) > 1 or not values[0]:
                 continue  # the knob's own values are in the table
             parts.append(values[0])
         return ", ".join(parts) + f"; seed {self.base.seed} shared by every run"
@@ -255,8 +257,13 @@ def _overfitting() -> Study:
             "learning digits. L2 keeps the weights small and slows the memorising down."))
 
 
+# The six faithful classic studies live in classic.py (they build on the names above, so the
+# import comes after them); the quick studies come first, as the page lists them.
+from .classic import CLASSIC_STUDIES  # noqa: E402
+
 STUDIES: dict[str, Study] = {s.name: s for s in (
-    _lr_sweep(), _l2_sweep(), _activation(), _dropout(), _capacity(), _model_family(), _overfitting())}
+    _lr_sweep(), _l2_sweep(), _activation(), _dropout(), _capacity(), _model_family(), _overfitting(),
+    *CLASSIC_STUDIES)}
 
 
 def get_study(name: str) -> Study:

@@ -88,11 +88,11 @@ def lr_takeaway(summaries: list[dict]) -> str:
         stable = [s for s in _usable(runs) if not _unstable(s)]
         if not stable:
             if unstable:
-                parts.append(f"{group}: {_unstable_phrase(unstable)}")
+                parts.append((f"{group}: " if group else "") + _unstable_phrase(unstable))
             continue
         best = max(stable, key=lambda s: s["test_accuracy"])
         smallest = min(stable, key=lambda s: s["value"])
-        text = f"{group}: best at lr {best['value']:g} ({_pct(best['test_accuracy'])})"
+        text = (f"{group}: " if group else "") + f"best at lr {best['value']:g} ({_pct(best['test_accuracy'])})"
         if smallest is not best:
             text += f", lr {smallest['value']:g} too slow ({_pct(smallest['test_accuracy'])})"
         if unstable:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from mnist_core.handwriting import HandwritingReport
 
-from .palette import BLUE, ORANGE
+from .palette import BACKGROUND, BLUE, ORANGE, TEXT
 
 
 def probability_chart(probabilities: list[float], height: int = 230) -> alt.LayerChart:
@@ -45,3 +45,18 @@ def per_digit_chart(report: HandwritingReport, height: int = 220) -> alt.LayerCh
         tooltip=[alt.Tooltip("digit:N"), alt.Tooltip("accuracy:Q", format=".0%"), alt.Tooltip("examples:Q")])
     text = base.mark_text(dy=-8, fontSize=11).encode(text="label:N")
     return alt.layer(bars, text).properties(height=height)
+
+
+def hidden_map_chart(frame: pd.DataFrame, x: float, y: float, height: int = 420) -> alt.LayerChart:
+    """The hidden-layer map: test images as dots coloured by digit (hover shows the image), and the
+    student's drawing as a large diamond at (x, y). `frame` has columns x, y, digit, image."""
+    points = alt.Chart(frame).mark_circle(size=22, opacity=0.75).encode(
+        x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None),
+        # Ten digits need ten distinct colours; the project's categorical palette has eight.
+        color=alt.Color("digit:N", scale=alt.Scale(scheme="tableau10"), legend=alt.Legend(orient="right")),
+        tooltip=["digit:N", "image:N"])
+    you = pd.DataFrame({"x": [x], "y": [y], "what": ["your drawing"]})
+    star = alt.Chart(you).mark_point(shape="diamond", size=520, filled=True, color=TEXT, stroke=BACKGROUND,
+                                     strokeWidth=2, opacity=1).encode(x="x:Q", y="y:Q", tooltip=["what:N"])
+    label = alt.Chart(you).mark_text(dy=-22, fontSize=14, fontWeight="bold").encode(x="x:Q", y="y:Q", text="what:N")
+    return (points + star + label).properties(height=height)

@@ -221,3 +221,17 @@ def per_class_heatmap_spec(epochs: list[dict], height: int = 300) -> tuple[pd.Da
     """
     data = per_class_frame(epochs)
     return data, json.loads(_per_class_spec(*_heatmap_shape(data), height))
+
+
+def lr_range_chart(rows: list[dict], suggested_lr: float) -> alt.LayerChart:
+    """Loss against learning rate on a log axis (raw batches faint, the smoothed curve bold), with the
+    suggested learning rate as a dashed rule."""
+    data = pd.DataFrame(rows)
+    base = alt.Chart(data).encode(x=alt.X("lr:Q", scale=alt.Scale(type="log"), title="learning rate (log scale)",
+                                          axis=alt.Axis(format="~g")))
+    raw = base.mark_line(color=BLUE, opacity=0.3).encode(y=alt.Y("loss:Q", title="training loss"))
+    smooth = base.mark_line(color=BLUE, strokeWidth=2.5).encode(y="smoothed:Q")
+    rule = alt.Chart(pd.DataFrame({"lr": [suggested_lr], "label": [f"suggested {suggested_lr:.2g}"]})).mark_rule(
+        color=ORANGE, strokeDash=[6, 4], strokeWidth=2).encode(x="lr:Q", tooltip=["label:N"])
+    text = rule.mark_text(align="left", dx=5, dy=-8, color=ORANGE).encode(text="label:N", y=alt.value(12))
+    return alt.layer(raw, smooth, rule, text).properties(title="Loss as the learning rate grows", height=280)
