@@ -99,7 +99,7 @@ def _rerun(record_id: int) -> None:
     from .session import get_data
 
     try:
-        get_jobs().rerun(user_token(), record_id, get_data())
+        get_jobs().rerun(current_owner(), record_id, get_data())
     except (JobError, ConfigError) as error:
         st.session_state["rerun_error"] = str(error)
 
@@ -108,7 +108,7 @@ def interrupted_notices(kind: str) -> None:
     """This user's jobs of `kind` that a server restart interrupted, each with a Re-run button."""
     if message := st.session_state.pop("rerun_error", None):
         st.error(plain(message), icon=":material/error:")
-    for row in get_jobs().interrupted(user_token()):
+    for row in get_jobs().interrupted(current_owner()):
         if row["kind"] != kind:
             continue
         with st.container(border=True, horizontal=True, vertical_alignment="center"):
