@@ -9,7 +9,8 @@ import streamlit as st
 st.set_page_config(page_title="MNIST Lab", page_icon="🔢", layout="wide",
                    menu_items={"About": "MNIST Lab: watch a neural network learn to read handwritten digits."})
 
-from ui.session import user_token  # noqa: E402  (set_page_config must come first)
+from ui.projector import apply_projector_mode  # noqa: E402  (set_page_config must come first)
+from ui.session import user_token  # noqa: E402
 from ui.sidebar import render_sidebar  # noqa: E402
 
 PAGES = {
@@ -28,10 +29,14 @@ PAGES = {
         st.Page("pages/draw.py", title="Draw a digit", icon=":material/draw:"),
         st.Page("pages/experiments.py", title="Experiments", icon=":material/science:"),
     ],
+    "Teach": [
+        st.Page("pages/teacher.py", title="Teacher console", icon=":material/co_present:"),
+    ],
 }
 
 # Material icons ship with Streamlit, so they render the same on every machine (emoji need a font).
 navigation = st.navigation(PAGES)
 user_token()
+apply_projector_mode()
 render_sidebar(on_train_page=navigation.url_path == "train")
 navigation.run()

@@ -24,7 +24,9 @@ held once) and PASS/FAIL for "a page loads in under 2 s at N = 20".
 Options: `--costs` also measures each page's server CPU one request at a time
 after the round; `--profile` samples the server with py-spy (optional:
 `pip install py-spy`) and prints where its busy threads spent their time;
-`--trace` prints every session's states and page times.
+`--trace` prints every session's states and page times; `--named` makes every
+session join the class with a name and a PIN first (the runs are then the
+student's, and found in the store by the name they were filed under).
 It is a benchmark, not a test: it lives outside the timed CI suite.
 """
 from __future__ import annotations
@@ -263,7 +265,7 @@ def read_train_state(view: PageView) -> TrainState:
     the sidebar's compact status.
     """
     joined = _unescape("\n".join(view.texts))  # st.markdown text arrives with Markdown escapes ("91\\.2%")
-    position = re.search(r"number (\d+) in line", joined)
+    position = re.search(r"number (\d+) in (?:line|the queue)", joined)
     if "Waiting for a free training slot" in joined or "Queued" in joined:
         return TrainState(QUEUED, int(position.group(1)) if position else None)
     kinds = [e.WhichOneof("type") for e in view.elements.values()]
@@ -310,6 +312,7 @@ class Student:
     token: str
     run_name: str
     seed: int
+    name: str = ""  # --named: the name this session joins the class with
     timings: list[Timing] = field(default_factory=list)
     pressed_at: float | None = None
     started_at: float | None = None  # first seen no longer queued
@@ -355,6 +358,8 @@ class StudentSession:
         await self.client.connect()
         try:
             await self._timed("page", HOME, self.client.load(None))  # the URL without a page: Home
+            if student.name:
+                await self.join_class()
             await self.load(TRAIN)
             await self.load(HISTORY)
             await self.train()
@@ -364,6 +369,16 @@ class StudentSession:
             student.errors.append(f"{type(error).__name__}: {error}")
         finally:
             await self.client.close()
+
+    async def join_class(self) -> None:
+        """Type a name and a PIN in the sidebar and press Join, as a student does first."""
+        view = self.client.view
+        values = {view.widget("Name", "text_input", sidebar=True): self.student.name,
+                  view.widget("PIN (4 digits)", "text_input", sidebar=True): f"{1000 + self.student.index}"}
+        view = await self._timed("press", HOME, self.client.interact(values))
+        view = await self._timed("press", HOME, self.client.interact(press=view.widget("Join", "button", sidebar=True)))
+        if not view.has_widget("Sign out", "button", sidebar=True):
+            raise KeyError(f"joining as {self.student.name!r} failed: {view.text[-200:]}")
 
     async def train(self) -> None:
         """Set a small run in the sidebar, press Train on the Train page, and watch it to the end."""
@@ -538,7 +553,8 @@ def check_run_store(runs_dir: Path, students: list[Student]) -> dict[str, str]:
     runs = stored_runs(runs_dir)
     verdicts = {}
     for student in students:
-        own = [r for r in runs if r.get("owner") == student.token]
+        own = [r for r in runs if ((r.get("extra") or {}).get("student") == student.name if student.name
+                                   else r.get("owner") == student.token)]
         accuracy = own[0]["test_accuracy"] if len(own) == 1 else None
         if len(own) != 1:
             verdicts[student.token] = f"{len(own)} runs in the store"
@@ -687,7 +703,8 @@ def run_round(n: int, settings) -> Round:
         time.sleep(1.0)
         rss_warm = server.rss_mb()
         cpu_before, client_before, machine_before = server.cpu_seconds(), time.process_time(), machine_busy_seconds()
-        students = [Student(i, f"load{n:02d}s{i:02d}" + os.urandom(4).hex(), f"load-{n}-student-{i:02d}", 100 + i)
+        students = [Student(i, f"load{n:02d}s{i:02d}" + os.urandom(4).hex(), f"load-{n}-student-{i:02d}", 100 + i,
+                            name=f"Pupil {i:02d}" if settings.named else "")
                     for i in range(n)]
         ROUND_RUN_NAMES.clear()
         ROUND_RUN_NAMES.update({s.run_name: s.token for s in students})
@@ -897,6 +914,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="after each N, measure each page's server CPU with one request at a time")
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy during each N")
     parser.add_argument("--trace", action="store_true", help="print every session's states and page times")
+    parser.add_argument("--named", action="store_true", help="every session joins the class with a name and PIN first")
     return parser.parse_args(argv)
 
 

@@ -46,6 +46,7 @@ BATCH_SIZE_RANGE = (1, 60_000)
 EPOCHS_RANGE = (1, 200)
 HIDDEN_SIZE_RANGE = (1, 8192)
 MAX_HIDDEN_LAYERS = 6
+SEED_RANGE = (0, 2 ** 32 - 1)  # what NumPy's and torch's generators take
 
 
 class ConfigError(ValueError):
@@ -225,6 +226,9 @@ class TrainConfig:
         if self.subset < 0:
             raise ConfigError("The subset size must be 0 (all images) or a positive number of images per class.")
         number("The seed", self.seed, integer=True)
+        if not SEED_RANGE[0] <= self.seed <= SEED_RANGE[1]:
+            raise ConfigError(f"The seed must be a whole number from {SEED_RANGE[0]} to {SEED_RANGE[1]} "
+                              f"(got {self.seed}).")
         if not isinstance(self.augment, bool):
             raise ConfigError(f"augment must be true or false, not {self.augment!r}.")
         number("max_steps", self.max_steps, integer=True)

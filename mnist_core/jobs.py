@@ -37,12 +37,13 @@ import torch
 
 from .analysis_jobs import ANALYSIS, TaskProgress, run_analysis_job, task_label
 from .callbacks import Callback
+from .caps import CapError
 from .config import ConfigError, TrainConfig
 from .experiments import StudyProgress, run_and_save, run_plan, study_for
 from .history import History
 from .job_executors import ElsewhereAndAfterRestart
 from .job_records import JobRecords
-from .runs import RunInfo, RunStore, RunStoreError
+from .runs import RunInfo, RunStore, RunStoreError, clean_run_name
 from .train import TrainResult, fit
 
 QUEUED, RUNNING, FINISHED, FAILED, CANCELLED = "queued", "running", "finished", "failed", "cancelled"
@@ -156,12 +157,15 @@ def save_error_text(error: RunStoreError) -> str:
 
 def train_and_save(config: TrainConfig, data, store: RunStore, owner: str, name: str | None = None,
                    callbacks: list[Callback] | tuple = (), stop: threading.Event | None = None,
-                   history: History | None = None) -> tuple[TrainResult, RunInfo]:
+                   history: History | None = None, extra: dict | None = None) -> tuple[TrainResult, RunInfo]:
     """Train one run and save it as `owner`'s: what the CLI and a training job both do.
-    A save the store refuses raises RunStoreError (the result is then on the error's `result`)."""
+    A save the store refuses raises RunStoreError (the result is then on the error's `result`).
+    `extra` (plain data, e.g. the student's guess) is kept in the run's meta.json."""
+    if name is not None:
+        clean_run_name(name)  # a name that cannot be saved is refused before the training, not after
     result = fit(config, data, callbacks=callbacks, stop=stop, history=history)
     try:
-        info = store.save(result, name=name, owner=owner, test_labels=data.test_labels)
+        info = store.save(result, name=name, owner=owner, test_labels=data.test_labels, extra=extra)
     except RunStoreError as error:
         error.result = result
         raise
@@ -173,10 +177,11 @@ def run_training_job(job: Job, data, store: RunStore) -> TrainResult:
     spec = job.spec
     try:
         result, job.run_info = train_and_save(spec.config, data, store, owner=spec.owner, name=spec.name,
-                                              stop=job.stop_event, history=job.progress)
+                                              stop=job.stop_event, history=job.progress,
+                                              extra=spec.options.get("extra"))
     except RunStoreError as error:
         job.save_error = save_error_text(error)
-        return error.result
+        return getattr(error, "result", None)
     return result
 
 
@@ -200,8 +205,10 @@ class JobManager(ElsewhereAndAfterRestart):
 
     def __init__(self, store: RunStore, slots: int | None = None, threads_per_job: int = 1,
                  max_active_per_owner: int = 1, runners: dict | None = None, executor: str = "threads",
-                 records: JobRecords | None = None, ray_address: str | None = None):
+                 records: JobRecords | None = None, ray_address: str | None = None, policy=None):
         # max_active_per_owner counts per kind: a user may train one model while one study runs.
+        # A policy (caps.ClassroomPolicy) replaces that count with each class's caps.
+        self.policy = policy
         if executor not in EXECUTORS:
             raise ConfigError(f"Unknown executor {executor!r}: choose {', '.join(EXECUTORS)}.")
         self.executor, self.records, self._pool, self._remote = executor, records, None, None
@@ -223,9 +230,14 @@ class JobManager(ElsewhereAndAfterRestart):
         self._ids = itertools.count(1)
 
     # --- submitting ----------------------------------------------------------
-    def submit_training(self, config: TrainConfig, data, owner: str, name: str | None = None) -> Job:
-        """Queue one training run of `config` on `data`; its run is saved when it ends."""
-        return self.submit(JobSpec(kind=TRAIN, owner=owner, config=config, name=name), data)
+    def submit_training(self, config: TrainConfig, data, owner: str, name: str | None = None,
+                        extra: dict | None = None) -> Job:
+        """Queue one training run of `config` on `data`; its run is saved when it ends.
+        `extra` (plain data, e.g. a guess) is saved with the run. RunStoreError now if `name` cannot be saved."""
+        if name is not None:
+            clean_run_name(name)
+        options = {"extra": dict(extra)} if extra else {}
+        return self.submit(JobSpec(kind=TRAIN, owner=owner, config=config, name=name, options=options), data)
 
     def submit_stepping(self, config: TrainConfig, data, owner: str, name: str | None = None) -> Job:
         """Open a Step-mode session of `config`: a TRAIN job (the owner's one active training) that trains
@@ -253,7 +265,13 @@ class JobManager(ElsewhereAndAfterRestart):
             raise JobError(f"Unknown kind of job {spec.kind!r}.")
         with self._lock:
             active = [j for j in self._jobs.values() if j.owner == spec.owner and j.active and j.kind == spec.kind]
-            if len(active) >= self.max_active_per_owner:
+            limit = self.policy.active_limit(spec) if self.policy is not None else self.max_active_per_owner
+            if self.policy is not None and len(active) < limit:
+                try:
+                    self.policy.admit(spec, waiting=len(self._waiting), slots=self.slots)
+                except CapError as error:
+                    raise JobError(str(error)) from None
+            if len(active) >= limit:
                 raise JobError(f"“{active[0].label}” is still {active[0].state}: stop it or wait for it "
                                "before starting another.")
             job_id = (self.records.add(spec.owner, spec.kind, spec.label, spec.to_dict()) if self.records
@@ -403,6 +421,19 @@ class JobManager(ElsewhereAndAfterRestart):
             return self._pool.queue_position(self._pool_ids.get(job.job_id, 0))
         with self._lock:
             return self._waiting.index(job.job_id) + 1 if job.job_id in self._waiting else None
+
+    def all_jobs(self) -> list[Job]:
+        """Every job in memory, newest first: for the teacher console only (it acts as the teacher)."""
+        with self._lock:
+            return sorted(self._jobs.values(), key=lambda j: -j.job_id)
+
+    def clear_queue(self) -> int:
+        """Cancel every job still waiting (running ones go on); returns how many."""
+        with self._lock:
+            waiting = [self._jobs[i] for i in self._waiting if i in self._jobs]
+        for job in waiting:
+            job.stop()
+        return len(waiting)
 
     def stop(self, owner: str, job_id: int) -> Job:
         job = self.get(owner, job_id)

@@ -52,6 +52,7 @@ from .data import IMAGE_SIZE, normalize
 
 TARGET_BOX = 20  # MNIST scaled every digit so that its larger side is 20 px
 FRAME_CENTER = (14.0, 14.0)  # where MNIST's centre of mass lies (pixel-index coordinates)
+MAX_PICTURE_PIXELS = 25_000_000  # 5000x5000: larger pictures are refused before they are decoded
 MIN_CONTRAST = 0.15  # below this (in [0, 1]) nothing differs visibly from the background
 NOISE_FLOOR = 0.08  # share of the ink's peak treated as background noise (JPEG, paper grain)
 INK_LEVEL = 0.5  # a pixel counts as inked (for the blank test) at half the peak or more
@@ -143,12 +144,22 @@ def load_image(source: Any) -> np.ndarray:
         raise PreprocessError(f"{name} is empty.")
     try:
         with Image.open(io.BytesIO(data)) as picture:
+            _check_size(picture.size[1], picture.size[0], name)  # from the header, before a pixel is decoded
             picture = ImageOps.exif_transpose(picture)
             return _pil_to_array(picture)
+    except PreprocessError:
+        raise
+    except Image.DecompressionBombError:  # Pillow's own limit (179 M pixels), met in Image.open itself
+        raise PreprocessError(f"{name} is too large (over {MAX_PICTURE_PIXELS:,} pixels): scale it down first.") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         # Pillow reports damaged files through several exception types; the user needs one sentence.
         raise PreprocessError(f"{name} is not a picture that can be read: "
                               "it is damaged or not an image (PNG or JPEG expected).") from None
+
+
+def _check_size(height: int, width: int, name: str = "The picture") -> None:  # a 20000x20000 PNG: 400 MB decoded
+    if height * width > MAX_PICTURE_PIXELS:
+        raise PreprocessError(f"{name} is too large ({width}x{height} pixels, over {MAX_PICTURE_PIXELS:,}): scale it down first.")
 
 
 def _pil_to_array(picture: Image.Image) -> np.ndarray:
@@ -187,6 +198,7 @@ def _as_array(image: Any) -> np.ndarray:
                               f"this array has shape {tuple(array.shape)}.")
     if array.shape[0] < 2 or array.shape[1] < 2:
         raise PreprocessError(f"The picture is too small ({array.shape[0]}x{array.shape[1]} pixels).")
+    _check_size(array.shape[0], array.shape[1])  # a canvas or an array is bounded like a file
     return array
 
 

@@ -10,8 +10,11 @@
         test_probabilities.npy    (n_test, 10) float32, for the mistakes and confusion pages
 
 Folder names are generated and checked against a strict pattern, never taken
-from user text. A run is written to a hidden temporary folder and renamed into
-place, so a crash never leaves a half-written run in the history.
+from user text. A run is written to a hidden temporary folder, its files are
+fsynced, and it is renamed into place, so a crash never leaves a half-written
+run in the history; left-over `.tmp-*` and `.deleting-*` folders are removed
+when a store is opened. Renaming and deleting take the acting user: only the
+run's owner, or the teacher, may do either.
 
 Format versions: meta.json records "format_version" (FORMAT_VERSION today). Folders
 without it were written before the field existed and are version 1. An older folder
@@ -36,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .classroom import TEACHER_OWNER
 from .config import ConfigError, TrainConfig
 from .metrics import classification_summary
 from .models import create_model
@@ -53,10 +57,16 @@ METRIC_NUMBERS = ("test_accuracy", "test_loss", "val_accuracy", "train_accuracy"
 EVENT_NUMBERS = {"batches": ("step", "epoch", "total_steps", "loss", "running_accuracy", "examples_per_second"),
                  "epochs": ("step", "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")}
 LATEST_TIME = 253_402_300_799  # 9999-12-31 23:59:59 UTC: later dates cannot be shown
+LEFTOVER_PREFIXES = (".tmp-", ".deleting-")
+LEFTOVER_AGE_SECONDS = 600  # younger ones may be a save or delete under way in another process
 
 
 class RunStoreError(RuntimeError):
     """A run cannot be saved, found or read; the message says why in plain words."""
+
+
+class RunPermissionError(RunStoreError, PermissionError):
+    """The acting user may not change this run: it is someone else's."""
 
 
 def resolve_runs_dir(root: str | os.PathLike | None = None) -> Path:
@@ -72,8 +82,12 @@ def clean_run_name(text: str) -> str:
     >>> clean_run_name("  my   <b>best</b>/run\\n ")
     'my <b>best</b>/run'
     """
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in str(text))
+    raw = str(text)
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in raw)
     text = " ".join(text.split())[:MAX_NAME_LENGTH]
+    if not text and any(unicodedata.category(ch) == "Cf" for ch in raw):
+        raise RunStoreError("A run name cannot be only invisible characters (such as zero-width spaces): "
+                            "type a name, or leave it empty for the default.")
     if not text:
         raise RunStoreError("A run name cannot be empty.")
     return text
@@ -109,6 +123,23 @@ class LoadedRun:
 
 def _write_json(path: Path, data) -> None:
     path.write_text(json.dumps(data, indent=1, default=float))
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Flush every file in `folder`, then the folder itself, to the disk (before a rename publishes it)."""
+    for path in folder.iterdir():
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+    _fsync_directory(folder)
+
+
+def _fsync_directory(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _is_number(value) -> bool:
@@ -182,6 +213,30 @@ class RunStore:
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = resolve_runs_dir(root)
         self.problems: list[str] = []  # unreadable run folders seen by the last list()
+        # Called as space_check(owner, bytes_needed) before a save; raises RunStoreError to refuse it
+        # (the app sets it to the class's disk caps, see caps.ClassroomPolicy; the CLI sets none).
+        self.space_check = None
+        self.remove_leftovers()
+
+    def remove_leftovers(self, min_age: float = LEFTOVER_AGE_SECONDS) -> list[str]:
+        """Delete half-written (.tmp-*) and half-deleted (.deleting-*) folders left by a crash.
+
+        Only those older than `min_age` seconds: a younger one may be a save under way
+        in another process (a CLI run beside the server). Returns the names removed.
+        """
+        removed = []
+        try:
+            candidates = [p for p in self.root.iterdir() if p.name.startswith(LEFTOVER_PREFIXES) and p.is_dir()]
+        except OSError:
+            return removed  # no folder yet, or unreadable: nothing to clean
+        for path in candidates:
+            try:
+                if time.time() - path.stat().st_mtime >= min_age:
+                    shutil.rmtree(path)
+                    removed.append(path.name)
+            except OSError:
+                continue
+        return removed
 
     def _run_path(self, run_id: str) -> Path:
         if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
@@ -205,6 +260,12 @@ class RunStore:
         metrics = result.summary()
         if result.test_probabilities is not None and test_labels is not None:
             metrics["test"] = classification_summary(test_labels, result.test_probabilities)
+        if self.space_check is not None:
+            # Weights, test predictions and a margin for the JSON: checked before a byte is written.
+            needed = (sum(t.numel() * t.element_size() for t in result.model.state_dict().values())
+                      + (result.test_probabilities.size * 4 if result.test_probabilities is not None else 0)
+                      + 2_000_000)
+            self.space_check(owner, needed)
         temporary = self.root / f".tmp-{run_id}"
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -219,7 +280,9 @@ class RunStore:
                            temporary / "snapshots.pt")
             if result.test_probabilities is not None:
                 np.save(temporary / "test_probabilities.npy", result.test_probabilities.astype(np.float32))
+            _fsync_folder(temporary)
             os.rename(temporary, self.root / run_id)
+            _fsync_directory(self.root)
         except OSError as error:
             shutil.rmtree(temporary, ignore_errors=True)
             raise self._cannot_save(error) from None
@@ -251,19 +314,37 @@ class RunStore:
         temporary = path.with_name(f".meta-{secrets.token_hex(4)}.json")
         try:
             _write_json(temporary, meta)
+            with open(temporary, "rb") as handle:
+                os.fsync(handle.fileno())
             os.replace(temporary, path)
         except OSError as error:
             temporary.unlink(missing_ok=True)
             raise RunStoreError(f"Could not update the run: {error.strerror or error}.") from None
 
-    def rename(self, run_id: str, name: str) -> None:
-        self.get(run_id)
+    def check_may_change(self, info: RunInfo, actor: str, verb: str = "change") -> None:
+        """RunPermissionError unless `actor` owns the run or is the teacher."""
+        if actor == TEACHER_OWNER or (actor and actor == info.owner):
+            return
+        raise RunPermissionError(f"You cannot {verb} “{info.name}”: it belongs to someone else. Only its "
+                                 "owner or the teacher can.")
+
+    def rename(self, run_id: str, name: str, actor: str) -> None:
+        """Give the run a new display name, if `actor` owns it (or is the teacher)."""
+        self.check_may_change(self.get(run_id), actor, "rename")
         self._update_meta(run_id, name=clean_run_name(name))
 
-    def delete(self, run_id: str) -> None:
+    def delete(self, run_id: str, actor: str) -> None:
+        """Remove the run for good, if `actor` owns it (or is the teacher)."""
         path = self._run_path(run_id)
         if not path.is_dir():
             raise RunStoreError(f"There is no run {run_id} to delete.")
+        try:
+            owner = str(_read_json(path / "meta.json").get("owner", ""))
+        except (RunStoreError, AttributeError):
+            owner = ""  # a damaged run: only the teacher may delete it
+        if not (actor == TEACHER_OWNER or (actor and actor == owner)):
+            raise RunPermissionError(f"You cannot delete the run {run_id}: it belongs to someone else. Only "
+                                     "its owner or the teacher can.")
         # Rename first so that a half-deleted folder is never listed as a run.
         trash = self.root / f".deleting-{run_id}"
         try:

@@ -45,7 +45,9 @@ with images:
     st.subheader("The data")
     st.image(sample_grid(data.source, data.train_images, data.train_labels),
              caption=f"The first {SAMPLES_PER_DIGIT} training images of each digit, 0 (top) to 9 (bottom). "
-                     "Each is 28 × 28 grey pixels.")
+                     "Each is 28 × 28 grey pixels.",
+             alt=f"A grid of handwritten digits: {SAMPLES_PER_DIGIT} examples of each digit, one row per digit "
+                 "from 0 to 9.")
 with counts:
     st.subheader("How many of each")
     test_counts = np.bincount(data.test_labels.numpy(), minlength=10).tolist()

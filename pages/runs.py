@@ -16,11 +16,12 @@ from ui.live_training import outcome_sentence
 from ui.text import plain
 from ui.gap_views import gap_panel
 from ui.run_picker import SELECTED_RUN_KEY, load_run, run_table_row, unique_labels
-from ui.session import get_store, user_token
+from ui.identity import current_owner
+from ui.session import get_store
 from ui.take_home import download_buttons, upload_box
 
 st.title("Run history")
-store, me = get_store(), user_token()
+store, me = get_store(), current_owner()
 runs = store.list()
 mine = [r for r in runs if r.owner == me]
 others = [r for r in runs if r.owner != me]
@@ -92,7 +93,7 @@ name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
 new_name = name_col.text_input("New name", value=info.name, max_chars=60, key=f"rename_{run_id}")
 if button_col.button("Rename", key="rename_button", width="stretch"):
     try:
-        store.rename(run_id, new_name)
+        store.rename(run_id, new_name, actor=me)
         st.rerun()
     except RunStoreError as error:
         st.error(plain(str(error)))
@@ -105,7 +106,7 @@ else:
     yes, no = st.columns(2)
     if yes.button("Yes, delete it", type="primary", key="delete_yes"):
         try:
-            store.delete(run_id)
+            store.delete(run_id, actor=me)
         except RunStoreError as error:
             st.error(plain(str(error)))
         else:

@@ -7,6 +7,7 @@ switch finds the run again.
 """
 import streamlit as st
 
+from ui.guesses import forget_guess, pending
 from ui.job_view import interrupted_notices
 from ui.live_training import latest_train_job, live_view
 from ui.step_view import step_view
@@ -41,9 +42,12 @@ if job is None or not job.active:
             st.markdown(f"**Next run:** {plain(config.short_description())} · "
                         f"{'all' if not config.subset else f'{10 * config.subset:,}'} training images")
             stepping = mode == "step"
+            ready, guess = pending()  # a lesson with guesses: Train waits for the sidebar's guess
             if st.button("Start stepping" if stepping else "Train this model", type="primary", width="content",
-                         icon=":material/footprint:" if stepping else ":material/play_arrow:", key="page_train"):
-                if start_training(config, st.session_state.get(RUN_NAME_KEY) or "", step_mode=stepping):
+                         icon=":material/footprint:" if stepping else ":material/play_arrow:", key="page_train",
+                         disabled=not ready, help=None if ready else "Type your guess in the sidebar first."):
+                if start_training(config, st.session_state.get(RUN_NAME_KEY) or "", step_mode=stepping, extra=guess):
+                    forget_guess()
                     st.rerun()
 if config is not None:
     range_test_panel(config)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv (if missing) and install MNIST Lab's Python requirements into it.
 #   bash scripts/install.sh          app only
-#   bash scripts/install.sh --dev    plus pytest, Playwright and Debian's Chromium for the browser tests
+#   bash scripts/install.sh --dev    plus pytest, Playwright, Debian's Chromium and axe-core (npm) for the browser tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -21,6 +21,16 @@ if [ "${1:-}" = "--dev" ]; then
         SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
         $SUDO apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $PACKAGES >/dev/null
+    fi
+    # axe-core (npm) checks every page's accessibility in the browser tests.
+    if [ ! -f node_modules/axe-core/axe.min.js ]; then
+        echo "Installing axe-core for the accessibility tests ..."
+        if ! command -v npm >/dev/null; then
+            SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+            $SUDO apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm >/dev/null
+        fi
+        npm install --no-save --no-audit --no-fund --silent axe-core@4
     fi
 else
     .venv/bin/pip install --quiet -r requirements.txt

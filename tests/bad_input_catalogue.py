@@ -36,6 +36,17 @@ BULLETS = {
     "upload": "an uploaded run (issue 15): not a zip, zip bomb, ../ entries, a pickle in the weights, wrong shapes, "
               "unknown architecture, oversized",
     "engine": "a setting the NumPy engine cannot train (issue 11): a CNN, Adam",
+    # Issue 12: the class at once.
+    "names": "a taken name, a wrong PIN, five wrong PINs, a PIN that is not 4 digits, an invisible name",
+    "ownership": "renaming or deleting someone else's run",
+    "caps": "a model, a queue or a disk over the class's caps",
+    "teacher": "the teacher console with no teacher PIN set, or a wrong teacher PIN",
+    "link": "a bad or hostile value in a shared link",
+    "invisible-name": "a run name of only zero-width characters, a blank --name",
+    "seed": "a seed outside 0 to 2^32-1",
+    "bomb": "a picture whose header claims 20000x20000 pixels, and an oversized canvas image",
+    "experiment-folder": "experiment with an output folder that cannot be written",
+    "guess": "a guess that is not a fraction from 0 to 1",
 }
 
 HOSTILE_NAME = "../../etc/<script>alert(1)</script> **bold**"
@@ -265,4 +276,89 @@ CASES = [
       for kind in ("not-a-zip", "zip-bomb", "pickle", "wrong-shapes")],
     *[Case(f"engine-upload-{kind}", "upload", "engine", f"import_run_zip of {UPLOAD_GIVEN[kind]}", message,
            "engine_upload", (kind,)) for kind, message in UPLOAD_REFUSED.items()],
+    # --- issue 12: names and PINs ------------------------------------------------------------------------
+    Case("engine-name-taken", "names", "engine", "join the class as “ada” when “Ada” has joined",
+         "The name “Ada” is taken in this class: choose another one, or sign in if it is yours.",
+         "engine_classroom", ("taken",)),
+    Case("engine-wrong-pin", "names", "engine", "sign in as Ada with a wrong PIN",
+         "That PIN is not right for this name. 4 more tries before a one-minute wait.", "engine_classroom",
+         ("wrong-pin",)),
+    Case("engine-five-wrong-pins", "names", "engine", "five wrong PINs in a row on one name",
+         "That PIN is not right for this name. That was 5 wrong tries: wait 60 s, then try again.",
+         "engine_classroom", ("five-wrong",)),
+    Case("engine-pin-not-four-digits", "names", "engine", "join with the PIN “12a”",
+         "A PIN is exactly 4 digits, such as 2580.", "engine_classroom", ("bad-pin",)),
+    Case("page-name-invisible", "names", "page", "join with a name of zero-width spaces",
+         "Type a name (a first name or a nickname).", "page_sign_in", ("\u200b\u200b", "1234", "sign_in_join")),
+    Case("page-wrong-pin", "names", "page", "sign in again as Ada with a wrong PIN",
+         "That PIN is not right for this name. 4 more tries before a one-minute wait.", "page_sign_in",
+         ("Ada", "9999", "sign_in_again")),
+    Case("page-name-taken", "names", "page", "join as “ADA” when Ada has joined",
+         "The name “Ada” is taken in this class: choose another one, or sign in if it is yours.", "page_sign_in",
+         ("ADA", "1111", "sign_in_join")),
+
+    # --- issue 12: ownership in the engine ---------------------------------------------------------------
+    Case("engine-rename-someone-elses-run", "ownership", "engine", "RunStore.rename of another student's run",
+         "You cannot rename “theirs”: it belongs to someone else. Only its owner or the teacher can.",
+         "engine_ownership", ("rename",)),
+    Case("engine-delete-someone-elses-run", "ownership", "engine", "RunStore.delete of another student's run",
+         "You cannot delete the run {run_id}: it belongs to someone else. Only its owner or the teacher can.",
+         "engine_ownership", ("delete",)),
+
+    # --- issue 12: caps ------------------------------------------------------------------------------------
+    Case("engine-model-over-the-cap", "caps", "engine", "a deep MLP 2048-2048 (5.8 M parameters) submitted",
+         "This model has 5.8 M parameters, more than the class's limit of 5 M: choose fewer or smaller hidden "
+         "layers.", "engine_caps", ("model",)),
+    Case("engine-queue-full", "caps", "engine", "a run submitted while 60 wait for the one slot",
+         "The server's queue is full: 60 runs are waiting for 1 training slot, the most it takes at once. Try "
+         "again in a minute, when some have finished.", "engine_caps", ("queue",)),
+    Case("engine-quota-full", "caps", "engine", "a run saved by a student whose quota is 1 MB",
+         "Your runs take 0 MB of your 1 MB, and this one needs about 2 MB more: delete some runs in Run history "
+         "first.", "engine_caps", ("quota",)),
+    Case("engine-disk-nearly-full", "caps", "engine", "a run saved with 0.5 GB free on the disk",
+         "The server's disk is nearly full (0.50 GB free; at least 1 GB must stay free), so this run cannot be "
+         "saved. Ask your teacher to delete old runs.", "engine_caps", ("disk",)),
+
+    # --- issue 12: the teacher console ---------------------------------------------------------------------
+    Case("page-teacher-pin-not-set", "teacher", "page", "the Teacher console on a server without MNIST_LAB_TEACHER_PIN",
+         "The console is off on this server: it has no teacher PIN.", "page_teacher", ("unset",)),
+    Case("page-teacher-wrong-pin", "teacher", "page", "a wrong teacher PIN",
+         "That is not the teacher PIN. 4 more tries before a one-minute wait.", "page_teacher", ("wrong",)),
+
+    # --- issue 12: shared links ------------------------------------------------------------------------------
+    Case("page-link-not-a-number", "link", "page", "a link with lr=abc",
+         "Ignored lr=abc from the link: it is not a number.", "page_link", (("lr", "abc"),)),
+    Case("page-link-script", "link", "page", "a link with arch=<script>alert(1)</script>",
+         "Ignored arch=<script>alert(1)</sc… from the link: unknown architecture '<script>alert(1)</script>': "
+         "choose one of softmax, mlp, deep-mlp, cnn.", "page_link", (("arch", "<script>alert(1)</script>"),)),
+    Case("page-link-huge-seed", "link", "page", "a link with seed=18446744073709551614",
+         "Ignored seed=18446744073709551614 from the link: the seed must be a whole number from 0 to 4294967295 "
+         "(got 18446744073709551614).", "page_link", (("seed", "18446744073709551614"),)),
+
+    # --- issue 12, item 9: defects closed --------------------------------------------------------------------
+    Case("cli-run-name-zero-width", "invisible-name", "cli", "train --name of U+200B U+FEFF",
+         "A run name cannot be only invisible characters (such as zero-width spaces): type a name, or leave it "
+         "empty for the default.", "cli", ("train", "--name", "\u200b\ufeff")),
+    Case("cli-run-name-blank", "invisible-name", "cli", "train --name ''", "A run name cannot be empty.", "cli",
+         ("train", "--name", "")),
+    Case("page-run-name-zero-width", "invisible-name", "page", "Run name of zero-width spaces, then Train",
+         "A run name cannot be only invisible characters (such as zero-width spaces): type a name, or leave it "
+         "empty for the default.", "page_run_name_invisible", needs_mnist=True),
+    Case("cli-seed-too-large", "seed", "cli", "train --seed 18446744073709551614",
+         "The seed must be a whole number from 0 to 4294967295 (got 18446744073709551614).", "cli",
+         ("train", "--seed", "18446744073709551614")),
+    Case("cli-seed-negative", "seed", "cli", "train --seed -1",
+         "The seed must be a whole number from 0 to 4294967295 (got -1).", "cli", ("train", "--seed", "-1")),
+    Case("cli-predict-decompression-bomb", "bomb", "cli", "predict on a PNG whose header claims 20000x20000",
+         "The file bomb.png is too large (over 25,000,000 pixels): scale it down first.",
+         "cli_predict_bomb", exit_code=1),
+    Case("engine-canvas-too-large", "bomb", "engine", "a 6000x6000 RGBA canvas image",
+         "The picture is too large (6000x6000 pixels, over 25,000,000): scale it down first.",
+         "engine_canvas_size"),
+    Case("cli-experiment-folder-not-writable", "experiment-folder", "cli", "experiment --out FILE/runs",
+         RUNS_NOT_WRITABLE.format(runs="{path}", why="Not a directory"), "cli_experiment_not_writable",
+         needs_mnist=True),
+    Case("cli-guess-not-a-fraction", "guess", "cli", "train --student Ada --guess 90",
+         "--guess: A guess is a fraction from 0 to 1, such as 0.9 for 90% (got 90.0).", "cli",
+         ("train", "--student", "Ada", "--guess", "90", "--out", "{tmp}/runs"), needs_mnist=True),
 ]

@@ -259,7 +259,7 @@ def test_a_second_user_waits_in_line_and_sees_their_place(runs_dir):
         at = tiny(open_app())
         at.button(key="sidebar_train").click().run()
         assert job_of(at).state == "queued"
-        assert any("number 1 in line" in t for t in texts(at.info))
+        assert any("You are number 1 in the queue" in t for t in texts(at.info))
         at.button(key="cancel_queued_job").click().run()
         wait_for_end(job_of(at))
         at.run()

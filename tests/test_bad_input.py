@@ -29,7 +29,9 @@ import pytest
 import torch
 
 from bad_input_catalogue import BULLETS, CASES, HOSTILE_NAME, Case
-from test_app import open_app, press_train_with_an_absurd_learning_rate, tiny, wait_for_end
+from streamlit.testing.v1 import AppTest
+
+from test_app import APP, open_app, press_train_with_an_absurd_learning_rate, tiny, wait_for_end
 from test_cli import run_cli
 
 # AppTests of app.py run as the router (see tests/conftest.py).
@@ -341,7 +343,7 @@ def scenario_page_run_name(case: Case, tmp_path, runs_dir, **_) -> Seen:
     assert f"#### {plain(HOSTILE_NAME)}" in [m.value for m in at.markdown], "the title shows the name as typed"
     assert any(plain(f"Run saved: {HOSTILE_NAME}") in t.value for t in at.toast)
     seen = page_seen(at)
-    saved = [p.name for p in runs_dir.iterdir()]
+    saved = run_store_entries(runs_dir)
     assert len(saved) == 1 and RUN_ID_PATTERN.match(saved[0]), "the folder name never comes from the run name"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"], "nothing was written outside the run store"
     at.switch_page("pages/runs.py").run()
@@ -465,7 +467,7 @@ def scenario_page_save_error(case: Case, runs_dir, monkeypatch, **_) -> Seen:
     assert job.state == "finished" and job.run_info is None and job.save_error
     assert any("Completed 1 epoch" in shown(s.value) for s in at.success), "the results are still shown"
     seen = page_seen(at, {"runs": runs_dir.resolve()})
-    assert list(runs_dir.iterdir()) == [], "no half-written run folder is left"
+    assert run_store_entries(runs_dir) == [], "no half-written run folder is left"
     monkeypatch.setattr(owner, name, real)  # space again: the page still works, and the next run is saved
     at.switch_page("pages/runs.py").run()
     assert any("No runs yet" in i.value for i in at.info) and not at.exception
@@ -474,6 +476,13 @@ def scenario_page_save_error(case: Case, runs_dir, monkeypatch, **_) -> Seen:
     assert train_job(at).run_info is not None
     seen.raw += everything_rendered(at)
     return seen
+
+
+def run_store_entries(runs_dir) -> list[str]:
+    """What the run store folder holds besides the class database (mnist_core/database.py)."""
+    from mnist_core.database import DATABASE_FILE
+    return [] if not runs_dir.exists() else sorted(p.name for p in runs_dir.iterdir()
+                                                   if not p.name.startswith(DATABASE_FILE))
 
 
 def scenario_page_crash(case: Case, runs_dir, monkeypatch, **_) -> Seen:
@@ -489,7 +498,7 @@ def scenario_page_crash(case: Case, runs_dir, monkeypatch, **_) -> Seen:
     at.run()
     assert job.state == "failed"
     assert "The last run failed; see the Train page." in [c.value for c in at.sidebar.caption]
-    assert not runs_dir.exists() or list(runs_dir.iterdir()) == [], "no half-written run folder"
+    assert run_store_entries(runs_dir) == [], "no half-written run folder"
     assert not at.button(key="sidebar_train").disabled, "the user can train again"
     seen = page_seen(at)
     at.switch_page("pages/runs.py").run()
@@ -525,13 +534,172 @@ def scenario_engine_run_id(case: Case, tmp_path, **_) -> Seen:
     (tmp_path / "etc").mkdir()  # a folder the '..' would reach
     store = RunStore(tmp_path / "runs" / "inner")
     messages = []
-    for action in (store.get, store.load, store.load_model, store.delete, lambda i: store.rename(i, "x")):
+    for action in (store.get, store.load, store.load_model, lambda i: store.delete(i, actor="cli"),
+                   lambda i: store.rename(i, "x", actor="cli")):
         with pytest.raises(RunStoreError) as caught:
             action(case.args[0])
         messages.append(str(caught.value))
     assert (tmp_path / "etc").is_dir(), "nothing outside the store was touched"
     assert len(set(messages)) == 1
     return Seen(messages, "\n".join(messages))
+
+
+# ---------------------------------------------------------------- the class at once (issue 12)
+
+def scenario_engine_classroom(case: Case, tmp_path, **_) -> Seen:
+    from mnist_core.classroom import Classroom, ClassroomError
+    from mnist_core.database import Database
+
+    room = Classroom(Database(tmp_path / "db.sqlite3"))
+    room.join(None, "Ada", "2580")
+    kind = case.args[0]
+    attempts = {"taken": lambda: room.join(None, "ada", "1111"),
+                "wrong-pin": lambda: room.sign_in(None, "Ada", "1111"),
+                "bad-pin": lambda: room.join(None, "Bo", "12a")}
+    if kind == "five-wrong":
+        for _ in range(4):
+            with pytest.raises(ClassroomError):
+                room.sign_in(None, "Ada", "1111")
+        attempts[kind] = lambda: room.sign_in(None, "Ada", "1111")
+    with pytest.raises(ClassroomError) as caught:
+        attempts[kind]()
+    assert room.sign_in(None, "Ada", "2580") if kind != "five-wrong" else True, "the account is unchanged"
+    return Seen([str(caught.value)], str(caught.value))
+
+
+def scenario_engine_ownership(case: Case, tmp_path, tiny_result, **_) -> Seen:
+    from mnist_core.runs import RunPermissionError, RunStore
+
+    store = RunStore(tmp_path / "runs")
+    info = store.save(tiny_result[0], name="theirs", owner="student-1")
+    with pytest.raises(RunPermissionError) as caught:
+        if case.args[0] == "rename":
+            store.rename(info.run_id, "mine", actor="student-2")
+        else:
+            store.delete(info.run_id, actor="student-2")
+    assert store.get(info.run_id).name == "theirs", "nothing changed"
+    return Seen([str(caught.value)], str(caught.value), {"run_id": info.run_id})
+
+
+def scenario_engine_caps(case: Case, tmp_path, tiny_result, monkeypatch, **_) -> Seen:
+    from collections import namedtuple
+
+    import mnist_core.caps as caps_module
+    from mnist_core.caps import Caps, CapError, ClassroomPolicy, set_class_caps
+    from mnist_core.classroom import Classroom
+    from mnist_core.config import TrainConfig
+    from mnist_core.database import Database
+    from mnist_core.jobs import JobSpec
+    from mnist_core.runs import RunStore, RunStoreError
+
+    room = Classroom(Database(tmp_path / "db.sqlite3"))
+    store = RunStore(tmp_path / "runs")
+    policy = ClassroomPolicy(room, store)
+    store.space_check = policy.space_check
+    ada = room.join(None, "Ada", "2580")
+    kind = case.args[0]
+    with pytest.raises((CapError, RunStoreError)) as caught:
+        if kind == "model":
+            policy.admit(JobSpec(kind="train", owner=ada.owner, config=TrainConfig(arch="deep-mlp", hidden=(2048, 2048))),
+                         waiting=0, slots=1)
+        elif kind == "queue":
+            policy.admit(JobSpec(kind="train", owner=ada.owner, config=TrainConfig()), waiting=60, slots=1)
+        elif kind == "quota":
+            set_class_caps(room, None, Caps(quota_bytes_per_student=1_000_000))
+            store.save(tiny_result[0], owner=ada.owner)
+        else:
+            usage = namedtuple("Usage", "total used free")
+            monkeypatch.setattr(caps_module.shutil, "disk_usage", lambda path: usage(0, 0, 500_000_000))
+            store.save(tiny_result[0], owner=ada.owner)
+    assert store.list() == [], "nothing was saved"
+    return Seen([str(caught.value)], str(caught.value))
+
+
+def scenario_page_sign_in(case: Case, runs_dir, **_) -> Seen:
+    from mnist_core.classroom import Classroom
+    from mnist_core.database import open_database
+
+    Classroom(open_database(runs_dir)).join(None, "Ada", "2580")
+    name, pin, button = case.args
+    at = open_app()
+    at.text_input(key="sign_in_name").input(name)
+    at.text_input(key="sign_in_pin").input(pin)
+    at.button(key=button).click().run()
+    assert "signed_in_student" not in at.session_state, "not signed in"
+    return page_seen(at)
+
+
+def scenario_page_teacher(case: Case, runs_dir, monkeypatch, **_) -> Seen:
+    from mnist_core.classroom import TEACHER_PIN_ENV
+
+    if case.args[0] == "unset":
+        monkeypatch.delenv(TEACHER_PIN_ENV, raising=False)
+    else:
+        monkeypatch.setenv(TEACHER_PIN_ENV, "4821")
+    at = open_app("pages/teacher.py")
+    if case.args[0] == "wrong":
+        at.text_input(key="teacher_pin").input("0000")
+        at.button(key="teacher_unlock").click().run()
+    assert not [t for t in at.tabs], "the console stays locked"
+    return page_seen(at)
+
+
+def scenario_page_link(case: Case, runs_dir, **_) -> Seen:
+    import html
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in case.args:
+        at.query_params[key] = value
+    at.run()
+    seen = page_seen(at)
+    seen.messages = [html.unescape(m) for m in seen.messages]
+    assert at.session_state["sidebar_config"] is not None, "the rest of the sidebar still works"
+    return seen
+
+
+def scenario_page_run_name_invisible(case: Case, runs_dir, **_) -> Seen:
+    at = tiny(open_app())
+    at.text_input(key="cfg_run_name").set_value("\u200b\u200b").run()
+    at.button(key="sidebar_train").click().run()
+    assert train_job(at) is None, "refused before training"
+    return page_seen(at)
+
+
+def scenario_cli_predict_bomb(case: Case, tmp_path, tiny_result, **_) -> Seen:
+    import struct
+    import zlib
+
+    from mnist_core.runs import RunStore
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    bomb = tmp_path / "bomb.png"  # a few bytes whose header claims 20000x20000 grey pixels
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\x00" * 10)) + chunk(b"IEND", b""))
+    info = RunStore(tmp_path / "runs").save(tiny_result[0], name="reader")
+    completed = run_cli("predict", str(info.path), str(bomb))
+    line = json.loads(completed.stdout.splitlines()[0])
+    assert set(line) == {"image", "error"}
+    return Seen([line["error"]], completed.stderr + completed.stdout, exit_code=completed.returncode)
+
+
+def scenario_engine_canvas_size(case: Case, **_) -> Seen:
+    from mnist_core.preprocess import PreprocessError, to_mnist
+
+    with pytest.raises(PreprocessError) as caught:
+        to_mnist(np.zeros((6000, 6000, 4), np.uint8))
+    return Seen([str(caught.value)], str(caught.value))
+
+
+def scenario_cli_experiment_not_writable(case: Case, tmp_path, **_) -> Seen:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    out = blocker / "runs"
+    completed = run_cli("experiment", "lr-sweep", "--subset", "2", "--epochs", "1", "--out", str(out))
+    assert "test_accuracy" not in completed.stdout, "the folder is checked before the first run"
+    assert len(completed.stderr.splitlines()) == 1, completed.stderr
+    return cli_seen(completed, {"path": out})
 
 
 def scenario_cli_upload(case: Case, tmp_path, good_upload, **_) -> Seen:
@@ -559,7 +727,7 @@ def scenario_page_upload(case: Case, tmp_path, runs_dir, good_upload, **_) -> Se
     box.set_value(("upload.zip", hostile_zip(case.args[0], good_upload, marker), "application/zip")).run()
     assert not marker.exists(), "a weights file must never be unpickled as code"
     assert RunStore(runs_dir).list() == [] and not at.success, "nothing is saved"
-    assert not runs_dir.exists() or list(runs_dir.iterdir()) == [], "nothing is left behind"
+    assert run_store_entries(runs_dir) == [], "nothing is left behind"
     return page_seen(at)
 
 
@@ -634,6 +802,7 @@ REVIEWED_RAW_HTML = {
     "ui/draw_insight.py": 2,  # the nearest MNIST images: PNGs, digit labels and distances (numbers only)
     "ui/draw_views.py": 2,  # the big digit and its percentage; the preprocessing cards
     "ui/image_grid.py": 2,  # the crisp-pixels CSS; the gallery tiles (digits, probabilities, PNGs)
+    "ui/projector.py": 2,  # the projector style sheet (a constant); a chart's summary (html.escape)
 }
 
 

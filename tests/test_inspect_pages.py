@@ -92,7 +92,7 @@ def test_mistakes_page_counts_and_shows_the_mistakes(runs, mnist, arch):
     assert metrics["Mistakes in all"] == f"{len(mistakes):,}"
     tiles = gallery(at)
     assert tiles.count("<img") == min(40, len(mistakes))
-    assert tiles.index(f'alt="test image {mistakes.index[0]}"') < tiles.index(f'alt="test image {mistakes.index[1]}"')
+    assert tiles.index(f'alt="test image {mistakes.index[0]}:') < tiles.index(f'alt="test image {mistakes.index[1]}:')
     assert at.number_input(key=at.number_input[0].key).max == -(-len(mistakes) // 40)  # pages of 40
 
 

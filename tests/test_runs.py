@@ -63,14 +63,14 @@ def test_save_list_get_load_rename_delete_round_trip(store, result, synthetic):
                        predict_probabilities(result.model, synthetic.test_x))
     assert store.load(info.run_id, with_model=False).model is None
 
-    store.rename(info.run_id, "  best   so far ")
+    store.rename(info.run_id, "  best   so far ", actor="alice")
     assert store.get(info.run_id).name == "best so far"
-    store.delete(info.run_id)
+    store.delete(info.run_id, actor="alice")
     assert store.list() == [] and entries(store.root) == []
     with pytest.raises(RunStoreError, match=f"There is no run {info.run_id}."):
         store.get(info.run_id)
     with pytest.raises(RunStoreError, match="There is no run"):
-        store.delete(info.run_id)
+        store.delete(info.run_id, actor="alice")
 
 
 def test_list_is_newest_first_and_filters_by_owner(store, result):
@@ -106,19 +106,20 @@ def test_resolve_runs_dir_prefers_the_argument_then_the_environment(monkeypatch,
 @pytest.mark.parametrize("run_id", ["..", "../etc", "a/b", "/etc/passwd", "20261122-193000-mlp-3f9a1c/../../x",
                                     "20261122-193000-MLP-3f9a1c", "", ".tmp-20261122-193000-mlp-3f9a1c", None, 42])
 def test_an_id_that_is_not_a_run_id_is_refused_before_touching_the_disk(store, run_id):
-    for action in (store.get, store.load, store.load_model, store.delete, lambda r: store.rename(r, "x")):
+    for action in (store.get, store.load, store.load_model, lambda r: store.delete(r, actor="alice"),
+                   lambda r: store.rename(r, "x", actor="alice")):
         with pytest.raises(RunStoreError, match="is not a valid run id"):
             action(run_id)
 
 
 def test_a_name_with_slashes_and_markup_is_display_text_only(store, result):
     name = "../../evil/<script>alert(1)</script>\n"
-    info = store.save(result, name=name)
+    info = store.save(result, name=name, owner="alice")
     assert info.name == "../../evil/<script>alert(1)</script>"
     assert FOLDER_NAME.match(info.run_id) and info.path.parent == store.root
     assert entries(store.root) == [info.run_id]
     assert not (store.root.parent / "evil").exists()
-    store.rename(info.run_id, "a/b\\c <b>bold</b>")
+    store.rename(info.run_id, "a/b\\c <b>bold</b>", actor="alice")
     assert store.get(info.run_id).name == "a/b\\c <b>bold</b>"
     assert entries(store.root) == [info.run_id]
 
@@ -134,9 +135,9 @@ def test_clean_run_name():
 
 
 def test_renaming_to_an_empty_name_is_refused(store, result):
-    info = store.save(result, name="kept")
+    info = store.save(result, name="kept", owner="alice")
     with pytest.raises(RunStoreError, match="cannot be empty"):
-        store.rename(info.run_id, "  ")
+        store.rename(info.run_id, "  ", actor="alice")
     assert store.get(info.run_id).name == "kept"
 
 
@@ -290,6 +291,67 @@ def test_open_run_folder_finds_the_store_and_refuses_other_folders(store, result
         open_run_folder(tmp_path)
     with pytest.raises(RunStoreError, match="is not a run folder \\(it does not exist\\)"):
         open_run_folder(tmp_path / "missing")
+
+
+# --- who may change a run ---------------------------------------------------------------
+
+def test_only_the_owner_or_the_teacher_renames_or_deletes_a_run(store, result):
+    from mnist_core.classroom import TEACHER_OWNER
+    from mnist_core.runs import RunPermissionError
+
+    info = store.save(result, name="ann's", owner="student-1")
+    for stranger in ("student-2", "", "cli"):
+        with pytest.raises(RunPermissionError, match="belongs to someone else"):
+            store.rename(info.run_id, "mine now", actor=stranger)
+        with pytest.raises(PermissionError, match="Only its owner or the teacher"):
+            store.delete(info.run_id, actor=stranger)
+    assert store.get(info.run_id).name == "ann's"  # nothing changed
+    assert isinstance(RunPermissionError("x"), RunStoreError)  # pages and the CLI already catch these
+    store.rename(info.run_id, "renamed by the teacher", actor=TEACHER_OWNER)
+    assert store.get(info.run_id).name == "renamed by the teacher"
+    store.delete(info.run_id, actor=TEACHER_OWNER)
+    assert store.list() == []
+
+
+def test_a_run_with_no_owner_can_only_be_deleted_by_the_teacher(store, result):
+    info = store.save(result)  # owner ""
+    with pytest.raises(PermissionError):
+        store.delete(info.run_id, actor="")
+    store.delete(info.run_id, actor="teacher")
+    assert store.list() == []
+
+
+# --- crash safety -----------------------------------------------------------------------
+
+def test_a_save_fsyncs_every_file_before_the_rename(store, result, monkeypatch):
+    calls = []
+    real_fsync, real_rename = os.fsync, os.rename
+    monkeypatch.setattr(runs_module.os, "fsync", lambda fd: (calls.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"))),
+                                                            real_fsync(fd)))
+    monkeypatch.setattr(runs_module.os, "rename", lambda a, b: (calls.append(("rename", str(a))), real_rename(a, b)))
+    info = store.save(result, owner="alice")
+    rename_at = [i for i, call in enumerate(calls) if call[0] == "rename"][0]
+    synced_before = {Path(path).name for kind, path in calls[:rename_at] if kind == "fsync"}
+    assert {"meta.json", "config.json", "history.json", "metrics.json", "weights.pt"} <= synced_before
+    assert f".tmp-{info.run_id}" in synced_before  # the folder itself, too
+    assert ("fsync", str(store.root.resolve())) in calls[rename_at:]  # and the store folder after the rename
+
+
+def test_left_over_temporary_and_trash_folders_are_removed_when_a_store_opens(tmp_path, result):
+    root = tmp_path / "runs"
+    first = RunStore(root).save(result, owner="alice")
+    old, young = root / ".tmp-20260101-000000-mlp-aaaaaa", root / ".deleting-20260101-000000-mlp-bbbbbb"
+    for folder in (old, young):
+        folder.mkdir()
+        (folder / "weights.pt").write_bytes(b"half")
+    an_hour_ago = os.path.getmtime(old) - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    RunStore(root)
+    assert not old.exists()
+    assert young.exists(), "a young one may be a save under way in another process"
+    os.utime(young, (an_hour_ago, an_hour_ago))
+    assert RunStore(root).remove_leftovers() == [] and not young.exists()  # removed by the constructor
+    assert [r.run_id for r in RunStore(root).list()] == [first.run_id]
 
 
 # --- format versions ----------------------------------------------------------------

@@ -18,7 +18,8 @@ from mnist_core.runs import RunStoreError
 from .charts.draw import per_digit_chart
 from .charts.palette import VERMILLION
 from .draw_views import FLASH_KEY, handwriting_store
-from .session import get_store, user_token
+from .identity import current_owner
+from .session import get_store
 from .text import plain
 
 
@@ -65,7 +66,7 @@ def _misread_html(examples, report: HandwritingReport, limit: int = 24) -> str:
 
 def _delete_my_last(example_id: str) -> None:
     try:
-        handwriting_store().delete(example_id, owner=user_token())
+        handwriting_store().delete(example_id, owner=current_owner())
         st.session_state[FLASH_KEY] = "Your last saved drawing was removed from the class set."
     except HandwritingError as error:
         st.session_state[FLASH_KEY] = str(error)
@@ -84,7 +85,7 @@ def handwriting_report(model, run_id: str | None, run_name: str = "") -> None:
                    "together the class builds a test set of its own handwriting.")
         return
     people = len({e.owner for e in examples})
-    mine = [e for e in examples if e.owner == user_token()]
+    mine = [e for e in examples if e.owner == current_owner()]
     summary = (f"{len(examples)} drawing{'s' if len(examples) != 1 else ''} by {people} "
                f"{'person' if people == 1 else 'people'} ({len(mine)} yours).")
     if model is None:
@@ -122,9 +123,9 @@ def handwriting_report(model, run_id: str | None, run_name: str = "") -> None:
 def per_student_table(examples, report: HandwritingReport) -> None:
     """Accuracy per person who drew (names are browser tokens: shown as "you" and "student N")."""
     owners = list(dict.fromkeys(e.owner for e in examples))
-    if len(owners) < 2 and owners and owners[0] == user_token():
+    if len(owners) < 2 and owners and owners[0] == current_owner():
         return  # only your own drawings: the overall figure says it all
-    me = user_token()
+    me = current_owner()
     rows, number = [], 0
     for owner in owners:
         picks = [i for i, e in enumerate(examples) if e.owner == owner]
@@ -166,7 +167,7 @@ def fine_tune_panel(run_id: str, count: int) -> None:
     st.markdown("**Fine-tune on our handwriting.** Train the model a little more on the class's drawings "
                 "(a fifth held out, MNIST mixed in so nothing is forgotten) and compare before and after.")
     jobs = get_jobs()
-    job = next((j for j in jobs.jobs_of(user_token())
+    job = next((j for j in jobs.jobs_of(current_owner())
                 if j.kind == ANALYSIS and j.spec.options.get("task") == "fine-tune"
                 and j.spec.options.get("run_id") == run_id), None)
     if job is not None and job.active:
@@ -179,7 +180,7 @@ def fine_tune_panel(run_id: str, count: int) -> None:
                  help=f"Needs at least {MIN_DRAWINGS} saved drawings." if count < MIN_DRAWINGS else
                  "Runs in the background; the tuned model is saved as a new run of yours."):
         try:
-            jobs.submit_analysis("fine-tune", data_or_stop(), owner=user_token(), run_id=run_id)
+            jobs.submit_analysis("fine-tune", data_or_stop(), owner=current_owner(), run_id=run_id)
         except JobError as error:
             st.error(plain(str(error)))
             return

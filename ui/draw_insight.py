@@ -29,7 +29,8 @@ from mnist_core.saliency import METHODS as SALIENCY_METHODS, saliency
 
 from .charts.draw import hidden_map_chart
 from .job_view import SLOW, job_view
-from .session import get_jobs, get_store, user_token
+from .identity import current_owner
+from .session import get_jobs, get_store
 from .text import plain
 
 HEAT_SCALE = 8  # 28 x 8 = 224 px heat maps
@@ -56,7 +57,7 @@ def _analysis_progress(job) -> None:
 
 def _start(task: str, data, key: str, **options) -> None:
     try:
-        get_jobs().submit_analysis(task, data, owner=user_token(), **options)
+        get_jobs().submit_analysis(task, data, owner=current_owner(), **options)
     except JobError as error:
         st.error(plain(str(error)))
         return
@@ -65,7 +66,7 @@ def _start(task: str, data, key: str, **options) -> None:
 
 def _active_analysis(task: str, key: str) -> bool:
     """Draw this user's running job of `task`, if any; True while one is active."""
-    job = get_jobs().active_job(user_token(), kind=ANALYSIS)
+    job = get_jobs().active_job(current_owner(), kind=ANALYSIS)
     if job is None or job.spec.options.get("task") != task:
         return False
     job_view(job, running=_analysis_progress, finished=lambda j: None, refresh=SLOW, key=key)
@@ -90,7 +91,7 @@ def saliency_view(model, image: np.ndarray, top_digit: int) -> None:
                                  (right, chosen, f"Evidence for {chosen}")):
         result = saliency(model, x, digit, method)
         with column:
-            st.image(heatmap_png(result.values, image), caption=title, width=28 * HEAT_SCALE)
+            st.image(heatmap_png(result.values, image), caption=title, width=28 * HEAT_SCALE, alt=title)
             st.caption(f"The map adds up to {result.values.sum():+.2f}; the logit of {digit} moved "
                        f"{result.logit_change:+.2f} from a blank image.")
 
@@ -120,7 +121,8 @@ def flip_view(model, image: np.ndarray, reading: int) -> None:
     left, right = st.columns(2)
     with left:
         st.image(_flip_png(result.original, result.image), width=28 * HEAT_SCALE,
-                 caption=f"{result.changed} pixels changed: reads {result.reading}")
+                 caption=f"{result.changed} pixels changed: reads {result.reading}",
+                 alt=f"The drawing with {result.changed} pixels changed, read as {result.reading}")
         if result.flipped:
             st.caption(f"The search flipped it to **{result.target}** with **{result.changed}** changed pixels "
                        "(orange: ink added, blue: ink removed).")

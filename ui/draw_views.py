@@ -40,7 +40,8 @@ from .job_view import FAST, job_view
 from .live_training import progress_text
 from .page_links import DRAWING_KEY
 from .text import plain
-from .session import data_or_stop, get_jobs, get_store, use_stand_in, user_token
+from .session import data_or_stop, get_jobs, get_store, use_stand_in
+from .identity import current_owner
 
 CANVAS_PIXELS = 280  # 10x MNIST's 28: one canvas pixel per tenth of a model pixel
 PEN_WIDTH_RANGE = (6, 40)  # px; a finger needs the wide end, a mouse is fine at the default
@@ -153,7 +154,11 @@ def model_input_png(image: np.ndarray, scale: int = MODEL_INPUT_SCALE) -> bytes:
 
 def show_model_input(prediction: DigitPrediction | None) -> None:
     image = prediction.preprocessed.image if prediction is not None else np.zeros((28, 28), np.float32)
-    st.image(model_input_png(image), width=CANVAS_PIXELS + 2)
+    alt = "Your drawing as the model sees it: 28 × 28 grey pixels, enlarged"
+    if prediction is not None and not prediction.blank and prediction.digit is not None and prediction.probabilities:
+        alt += f"; read as {prediction.digit} with {100 * max(prediction.probabilities):.0f}% confidence"
+    st.image(model_input_png(image), width=CANVAS_PIXELS + 2, alt=alt if prediction is not None else
+             "An empty 28 × 28 picture: nothing drawn yet")
     if prediction is not None and not prediction.blank:
         st.caption("28 × 28 pixels, enlarged. The drawing was cropped to its ink, scaled to fit 20 × 20 "
                    "and centred by its centre of ink, as every MNIST digit was.")
@@ -249,7 +254,7 @@ def save_panel(prediction: DigitPrediction | None, run_id: str | None, predicted
     if not clicked:
         return False
     try:
-        example = handwriting_store().save(prediction.preprocessed.image, int(label), owner=user_token(),
+        example = handwriting_store().save(prediction.preprocessed.image, int(label), owner=current_owner(),
                                            run_id=run_id or "", predicted=predicted)
     except HandwritingError as error:
         st.error(plain(str(error)))
@@ -384,7 +389,7 @@ def _default_model_progress(job: Job) -> None:
 def default_model_panel() -> None:
     """No run yet: one button trains a CNN that reads drawings well, with a progress bar."""
     jobs = get_jobs()
-    job = jobs.active_job(user_token(), kind=TRAIN)
+    job = jobs.active_job(current_owner(), kind=TRAIN)
     with st.container(border=True):
         if job is not None:
             st.markdown(f"**Training “{plain(job.label)}”.** The model will read your drawings as soon as it is saved.")
@@ -392,7 +397,7 @@ def default_model_panel() -> None:
             job_view(job, running=_default_model_progress, finished=_default_model_progress,
                      queued=_default_model_progress, refresh=FAST, key="draw")
             return
-        last = jobs.latest_job(user_token(), kind=TRAIN)
+        last = jobs.latest_job(current_owner(), kind=TRAIN)
         if last is not None and (last.error or last.save_error):
             st.error(plain(f"The last training did not give a saved run: {last.error or last.save_error}"))
         data_text = ("the small stand-in dataset" if use_stand_in() else
@@ -408,7 +413,7 @@ def default_model_panel() -> None:
                           "You can train other models on the Train page."):
             data = data_or_stop()
             try:
-                jobs.submit_training(DEFAULT_MODEL_CONFIG, data, owner=user_token(), name=DEFAULT_MODEL_NAME)
+                jobs.submit_training(DEFAULT_MODEL_CONFIG, data, owner=current_owner(), name=DEFAULT_MODEL_NAME)
             except JobError as error:
                 st.error(plain(str(error)))
                 return

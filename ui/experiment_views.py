@@ -25,7 +25,8 @@ from .image_grid import crisp_images, show_picture
 from .job_view import SLOW, job_view, queue_text, stop_job
 from .page_links import RUNS_PAGE
 from .text import plain
-from .session import get_jobs, user_params, user_token
+from .session import get_jobs, user_params
+from .identity import current_owner
 
 CUSTOM = "custom"
 # Custom study: the base models a student can pick, and the knobs offered.
@@ -98,7 +99,7 @@ def draw_study_intro(study: ex.Study, seeds: int) -> None:
 
 def start_controls(study: ex.Study | None, options: dict, data) -> None:
     """Seed repeats and the Run button (disabled while this user's experiment runs)."""
-    active = get_jobs().active_job(user_token(), kind=STUDY)
+    active = get_jobs().active_job(current_owner(), kind=STUDY)
     left, right = st.columns([2, 1], vertical_alignment="bottom")
     repeat = left.toggle("Repeat every run over 3 seeds (mean ± spread)", key="experiment_three_seeds",
                          help="Shows whether a difference is larger than the noise from the random start "
@@ -111,7 +112,7 @@ def start_controls(study: ex.Study | None, options: dict, data) -> None:
     if pressed and study is not None:
         seeds = tuple(study.base.seed + i for i in range(3 if repeat else 1))
         try:
-            get_jobs().submit_study(study.name, data, owner=user_token(), seeds=seeds, options=options)
+            get_jobs().submit_study(study.name, data, owner=current_owner(), seeds=seeds, options=options)
         except (JobError, ConfigError) as error:
             st.error(plain(str(error)), icon=":material/error:")
             return
@@ -122,7 +123,7 @@ def start_controls(study: ex.Study | None, options: dict, data) -> None:
 
 def results_view() -> None:
     """This user's latest experiment: live while it runs, then its final tables and charts."""
-    job = get_jobs().latest_job(user_token(), kind=STUDY)
+    job = get_jobs().latest_job(current_owner(), kind=STUDY)
     if job is None:
         st.info("Pick a study and press **Run experiment**: results appear here run by run.",
                 icon=":material/science:")
@@ -306,5 +307,5 @@ def draw_templates(rows: list[ex.RunRow]) -> None:
         left, right = st.columns([1, 6], vertical_alignment="center")
         left.markdown(f"**{plain(row.label)}**  \n{percent_text(row.test_accuracy)}")
         with right:
-            show_picture(sheet)
+            show_picture(sheet, alt=f"The ten digit templates of {row.label}, 0 to 9")
     show_picture(colour_legend(limit), caption="the same colour scale for every row")

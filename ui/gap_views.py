@@ -16,7 +16,8 @@ from mnist_core.jobs import JobError
 from mnist_core.runs import RunInfo
 
 from .job_view import SLOW, job_view, my_job
-from .session import get_data, get_jobs, user_token
+from .identity import current_owner
+from .session import get_data, get_jobs
 from .text import plain
 
 GAP_JOB_KEY = "gap_job"  # session_state: {"pair": (run A, run B), "job": job id}
@@ -95,7 +96,7 @@ def gap_panel(runs: list[RunInfo], labels: dict[str, str]) -> None:
             seeds = shared_new_seeds([a.config.seed, b.config.seed])
             options = {"a": a.config.to_dict(), "b": b.config.to_dict(), "label_a": label_a, "label_b": label_b}
             try:
-                job = get_jobs().submit_study(GAP_STUDY, get_data(), owner=user_token(), seeds=tuple(seeds),
+                job = get_jobs().submit_study(GAP_STUDY, get_data(), owner=current_owner(), seeds=tuple(seeds),
                                               options=options)
             except (JobError, ConfigError) as error:
                 st.error(plain(str(error)), icon=":material/error:")

@@ -16,7 +16,7 @@ import streamlit as st
 from mnist_core.pictures import confidence_text, digit_png, png_bytes
 from mnist_core.metrics import Mistakes
 
-from .charts.palette import BACKGROUND, BORDER, GREEN, GREY, GREY_LIGHT, VERMILLION
+from .charts.palette import BACKGROUND, BORDER, GREEN, GREY, VERMILLION
 
 TILES_PER_PAGE = 40
 TILE_PIXELS = 112  # 28 x 4: nearest-neighbour, so every MNIST pixel is a crisp 4x4 square
@@ -34,14 +34,14 @@ def crisp_images() -> None:
     st.html(_CRISP_CSS)
 
 
-def show_picture(picture, caption: str | None = None, width="content", container=st) -> None:
+def show_picture(picture, caption: str | None = None, width="content", container=st, alt: str | None = None) -> None:
     """A PIL picture, uint8 array or PNG bytes, shown crisp as PNG.
 
     Always PNG: Streamlit's default for colour pictures is JPEG, whose colour
     subsampling smears neighbouring pixels of a weight picture into each other.
     """
     data = picture if isinstance(picture, bytes) else png_bytes(picture)
-    container.image(data, caption=caption, width=width, output_format="PNG")
+    container.image(data, caption=caption, width=width, output_format="PNG", alt=alt or caption or "A picture")
 
 
 def show_tiles(tiles: list[np.ndarray], captions: list[str], width: int = 96) -> None:
@@ -50,7 +50,7 @@ def show_tiles(tiles: list[np.ndarray], captions: list[str], width: int = 96) ->
     The pictures are sent at their own size (e.g. 28x28) and enlarged by the browser
     pixel by pixel, so the captions stay real text and the pictures stay sharp at any size.
     """
-    st.image([png_bytes(tile) for tile in tiles], caption=captions, width=width, output_format="PNG")
+    st.image([png_bytes(tile) for tile in tiles], caption=captions, width=width, output_format="PNG", alt=captions)
 
 
 def _tile_html(image: np.ndarray, test_index: int, true_label: int, predicted: int, confidence: float,
@@ -63,13 +63,13 @@ def _tile_html(image: np.ndarray, test_index: int, true_label: int, predicted: i
         f'<div title="Top 3 — {", ".join(top)}" style="border:1px solid {BORDER};border-radius:6px;'
         f'padding:6px;text-align:center;background:{BACKGROUND};">'
         f'<img class="mnist-digit" src="data:image/png;base64,{data}" width="{TILE_PIXELS}" '
-        f'height="{TILE_PIXELS}" alt="test image {test_index}" style="image-rendering:pixelated;display:block;'
+        f'height="{TILE_PIXELS}" alt="test image {test_index}: a {true_label}, read as {predicted} with {confidence_text(confidence)} confidence" style="image-rendering:pixelated;display:block;'
         f'margin:0 auto;">'
         f'<div style="font-size:1.05rem;margin-top:4px;">true <b>{true_label}</b> → '
         f'<b style="color:{colour}">{predicted}</b></div>'
         f'<div style="font-size:0.95rem;color:{GREY};">{confidence_text(confidence)} sure</div>'
         f'<details style="font-size:0.85rem;color:{GREY};"><summary style="cursor:pointer;">top 3</summary>'
-        + "<br>".join(top) + f'<br><span style="color:{GREY_LIGHT}">test #{test_index}</span></details></div>'
+        + "<br>".join(top) + f'<br><span style="color:{GREY}">test #{test_index}</span></details></div>'
     )
 
 

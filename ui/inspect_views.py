@@ -162,7 +162,8 @@ def show_first_layer_units(model) -> None:
     order = right.radio("Order", ["Strongest weights first", "As numbered"], horizontal=True, key="units_order")
     chosen = inspection.strongest_units(units)[:count] if order.startswith("Strongest") else np.arange(count)
     tiles = [pictures.diverging_rgb(units[i], pictures.symmetric_limit(units[i])) for i in chosen]
-    show_picture(pictures.tile_grid(tiles, columns=16, scale=2, gap=4))
+    show_picture(pictures.tile_grid(tiles, columns=16, scale=2, gap=4),
+                 alt=f"{count} pictures, one per unit of the first hidden layer: what each looks for in the pixels")
     st.caption(f"{count} of the {len(units)} units of the first hidden layer. Each picture is what one unit "
                "looks for in the pixels (orange: ink here excites it, blue: ink here inhibits it); each is "
                "scaled to its own largest weight.")
@@ -214,7 +215,7 @@ def show_activations(model, image: np.ndarray, caption: str) -> None:
             high = float(maps.max()) or 1.0
             st.markdown(f"**{activation.label}**")
             show_picture(pictures.tile_grid([pictures.grey_rgb(m, high) for m in maps], columns=16 if len(maps) > 16 else 8,
-                                        scale=scale, gap=4))
+                                        scale=scale, gap=4), alt=f"The {len(maps)} maps of {activation.label}")
             st.caption("Bright = the filter found its pattern there. All maps of this layer share one scale "
                        f"(white = {high:.2g}); a black map did not fire for this input.")
         else:

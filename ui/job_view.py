@@ -14,10 +14,12 @@ from typing import Callable
 
 import streamlit as st
 
+from mnist_core.caps import queue_sentence
 from mnist_core.config import ConfigError
 from mnist_core.jobs import CANCELLED, FAILED, QUEUED, Job, JobError
 
-from .session import get_jobs, user_token
+from .session import get_jobs
+from .identity import current_owner
 from .text import plain
 
 FAST, SLOW = 0.5, 1.0  # seconds between redraws: 0.5 s costs ~6% of training speed, 0.25 s ~30%
@@ -28,7 +30,7 @@ JobDrawer = Callable[[Job], None]
 def my_job(job_id: int | None) -> Job | None:
     """This user's job with that id, or None (another user's job is never returned)."""
     try:
-        return get_jobs().get(user_token(), job_id) if job_id is not None else None
+        return get_jobs().get(current_owner(), job_id) if job_id is not None else None
     except JobError:
         return None
 
@@ -44,9 +46,8 @@ def queue_text(job: Job) -> str:
     """Where a queued job stands, in one sentence."""
     jobs = get_jobs()
     position, stats = jobs.queue_position(job), jobs.stats()
-    ahead = f"number {position} in line" if position else "next"
-    return (f"Waiting for a free training slot: you are {ahead} ({stats['running']} of {stats['slots']} "
-            f"slot{'s' if stats['slots'] > 1 else ''} busy). The page stays usable meanwhile.")
+    return (f"Waiting for a free training slot. {queue_sentence(position or 1, stats['slots'])} "
+            "The page stays usable meanwhile.")
 
 
 def draw_queued(job: Job, key: str) -> None:
@@ -98,7 +99,7 @@ def _rerun(record_id: int) -> None:
     from .session import get_data
 
     try:
-        get_jobs().rerun(user_token(), record_id, get_data())
+        get_jobs().rerun(current_owner(), record_id, get_data())
     except (JobError, ConfigError) as error:
         st.session_state["rerun_error"] = str(error)
 
@@ -107,7 +108,7 @@ def interrupted_notices(kind: str) -> None:
     """This user's jobs of `kind` that a server restart interrupted, each with a Re-run button."""
     if message := st.session_state.pop("rerun_error", None):
         st.error(plain(message), icon=":material/error:")
-    for row in get_jobs().interrupted(user_token()):
+    for row in get_jobs().interrupted(current_owner()):
         if row["kind"] != kind:
             continue
         with st.container(border=True, horizontal=True, vertical_alignment="center"):

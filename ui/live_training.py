@@ -16,6 +16,7 @@ import time
 import streamlit as st
 
 from mnist_core.chart_rows import curve_rows, exploded_loss, first_learned
+from mnist_core.chart_summaries import curve_summary
 from mnist_core.data import batch_count
 from mnist_core.durations import eta_seconds, format_duration
 from mnist_core.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, TRAIN, Job
@@ -24,7 +25,10 @@ from .charts.training import per_class_heatmap_spec, training_curves_spec
 from .page_links import TRAIN_PAGE
 from .run_picker import SELECTED_RUN_KEY, load_run
 from .job_view import FAST, SLOW, job_view, queue_text, stop_job
-from .session import get_jobs, get_store, user_params, user_token
+from .guesses import draw_guess_outcome
+from .identity import current_owner
+from .projector import chart_summary
+from .session import get_jobs, get_store, user_params
 from .take_home import download_buttons
 from .text import plain
 
@@ -109,6 +113,7 @@ def draw_curves(history: dict, chart_key: str = "", live: bool = False) -> None:
     left.vega_lite_chart(*training_curves_spec(rows, "loss"), width="stretch", key=f"loss_chart{chart_key}")
     right.vega_lite_chart(*training_curves_spec(rows, "accuracy"), width="stretch", key=f"acc_chart{chart_key}")
     epochs = history.get("epochs") or []
+    chart_summary(curve_summary(epochs))
     if epochs and epochs[0].get("per_class_val_accuracy"):
         st.vega_lite_chart(*per_class_heatmap_spec(epochs), width="stretch", key=f"class_chart{chart_key}")
         learned = first_learned(epochs, 0.95)
@@ -178,6 +183,7 @@ def draw_finished_job(job: Job) -> None:
     """The final view of a training job that ended well in this server's lifetime."""
     result = job.result
     draw_outcome(result.status, result.reason, result.history)
+    draw_guess_outcome(job.spec.options.get("extra"), result.val_accuracy, result.status)
     if job.save_error:
         st.warning(plain(job.save_error), icon=":material/save:")
     draw_result_metrics(result.test_accuracy, result.val_accuracy, result.train_seconds, result.parameters,
@@ -196,6 +202,7 @@ def draw_saved_run(info) -> None:
     st.caption(plain(f"{info.config.short_description()} · saved {time.strftime('%d %b %H:%M', time.localtime(info.created))}"))
     metrics = info.metrics
     draw_outcome(info.status, info.reason, loaded.history)
+    draw_guess_outcome(info.extra, metrics.get("val_accuracy"), info.status)
     draw_result_metrics(metrics.get("test_accuracy"), metrics.get("val_accuracy"), metrics.get("train_seconds"),
                         metrics.get("parameters"), metrics.get("train_size"))
     download_buttons(get_store(), info, key="train_saved")
@@ -206,7 +213,7 @@ def draw_saved_run(info) -> None:
 
 
 def latest_train_job() -> Job | None:
-    return get_jobs().latest_job(user_token(), kind=TRAIN)
+    return get_jobs().latest_job(current_owner(), kind=TRAIN)
 
 
 def live_view() -> None:
@@ -218,7 +225,7 @@ def live_view() -> None:
         job_view(job, running=draw_running_job, finished=draw_finished_job, queued=draw_queued_job,
                  refresh=FAST, key="train")
     else:
-        mine = get_store().list(owner=user_token())
+        mine = get_store().list(owner=current_owner())
         if mine:
             st.caption("Your latest saved run:")
             draw_saved_run(mine[0])

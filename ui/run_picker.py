@@ -12,7 +12,8 @@ import streamlit as st
 from mnist_core.config import ARCHITECTURES
 from mnist_core.runs import LoadedRun, RunInfo, RunStoreError
 
-from .session import get_store, user_token
+from .session import get_store
+from .identity import current_owner
 from .text import plain
 
 SELECTED_RUN_KEY = "selected_run_id"
@@ -27,7 +28,7 @@ def run_label(info: RunInfo, mine: bool = True) -> str:
 
 def list_runs(include_class_runs: bool = True, archs: tuple[str, ...] | None = None) -> list[tuple[RunInfo, bool]]:
     """(run, is_mine) pairs, mine first then class runs, newest first within each."""
-    me = user_token()
+    me = current_owner()
     runs = get_store().list()
     if archs:
         runs = [r for r in runs if r.config.arch in archs]

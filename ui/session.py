@@ -166,7 +166,19 @@ def data_or_stop() -> MnistData:
 
 @st.cache_resource(show_spinner=False)
 def _store_at(root: str) -> RunStore:
-    return RunStore(root)
+    store = RunStore(root)
+    store.space_check = _policy_for(root).space_check  # free disk and each student's quota, before a save
+    return store
+
+
+@st.cache_resource(show_spinner=False)
+def _policy_for(root: str):
+    """Each class's caps, as the job queue and the run store ask for them (mnist_core/caps.py)."""
+    from mnist_core.caps import ClassroomPolicy
+    from mnist_core.classroom import Classroom
+    from mnist_core.database import open_database
+
+    return ClassroomPolicy(Classroom(open_database(root)), RunStore(root))
 
 
 def get_store() -> RunStore:
@@ -187,7 +199,7 @@ def _jobs_for(root: str) -> JobManager:
     configure_threads(1)
     executor = os.environ.get(EXECUTOR_ENV, "").strip() or "processes"
     return JobManager(_store_at(root), threads_per_job=1, executor=executor,
-                      records=JobRecords(open_database(root)))
+                      records=JobRecords(open_database(root)), policy=_policy_for(root))
 
 
 def get_jobs() -> JobManager:

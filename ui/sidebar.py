@@ -23,12 +23,18 @@ from mnist_core.pixels import PIXEL_SCALINGS
 from mnist_core.data import DataError
 from mnist_core.device import resolve_device
 from mnist_core.jobs import TRAIN, JobError
+from mnist_core.lessons import HIDDEN, LOCKED, Lesson
+from mnist_core.runs import RunStoreError
 
+from .guesses import forget_guess, guess_inputs, set_pending
+from .identity import current_class_code, current_owner, lesson_book, signed_in
 from .live_training import sidebar_status
 from .page_links import TRAIN_PAGE
+from .projector import projector_toggle
+from .share_link import apply_link_settings, copy_link_button, show_link_notes, widget_state
+from .sign_in import render_sign_in
 from .text import plain
-from .session import (DATA_ERROR_KEY, explain_missing_data, get_jobs, stand_in_badge, use_stand_in, user_params,
-                      user_token)
+from .session import DATA_ERROR_KEY, explain_missing_data, get_jobs, stand_in_badge, use_stand_in, user_params
 
 DEFAULTS = TrainConfig()
 _FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
@@ -156,28 +162,60 @@ def _size_label(subset: int) -> str:
     return "All 60k"
 
 
-def _controls() -> dict:
-    """Draw the controls (in the current container) and return their raw values."""
+def _pin_lesson_values(lesson: Lesson | None) -> None:
+    """Put the lesson's locked and hidden values into their widgets, at every run (students cannot move them)."""
+    if lesson is None:
+        return
+    fixed = lesson.fixed_values()
+    arch = fixed.get("arch", st.session_state.get("cfg_arch", DEFAULTS.arch))
+    for field, value in fixed.items():
+        if field == "hidden" and value is None:
+            continue
+        target = widget_state(field, value, arch)
+        if target is not None:
+            st.session_state[target[0]] = target[1]
+
+
+def _controls(lesson: Lesson | None = None) -> dict:
+    """Draw the controls (in the current container) and return their raw values.
+
+    A lesson hides some controls (they take its values) and locks others (shown, disabled)."""
+    _pin_lesson_values(lesson)
+    mode = lesson.mode if lesson else (lambda field: "free")
     keep = {"persist_state": "session"}
     values = {}
+    if lesson is not None:
+        values.update({f: v for f, v in lesson.fixed_values().items() if mode(f) == HIDDEN and v is not None})
+
+    def shown(field):
+        return mode(field) != HIDDEN
+
+    def lock(field):
+        return {"disabled": True, "help": "Your teacher set this for today's lesson."} if mode(field) == LOCKED else {}
+
     st.markdown("**Model**")
-    arch = st.selectbox("Architecture", list(ARCHITECTURES), index=list(ARCHITECTURES).index(DEFAULTS.arch),
-                        format_func=ARCHITECTURES.get, key="cfg_arch", help=HELP["arch"], **keep)
+    arch = values.get("arch", DEFAULTS.arch)
+    if shown("arch"):
+        arch = st.selectbox("Architecture", list(ARCHITECTURES), index=list(ARCHITECTURES).index(DEFAULTS.arch),
+                            format_func=ARCHITECTURES.get, key="cfg_arch", **({"help": HELP["arch"]} | lock("arch")),
+                            **keep)
     values["arch"] = arch
-    if arch == "mlp":
+    if arch == "mlp" and shown("hidden"):
         values["hidden"] = (st.select_slider("Hidden units", HIDDEN_SIZES, value=DEFAULT_HIDDEN["mlp"][0],
-                                             key="cfg_hidden_mlp", help=HELP["hidden_mlp"], **keep),)
-    elif arch == "deep-mlp":
+                                             key="cfg_hidden_mlp", **({"help": HELP["hidden_mlp"]} | lock("hidden")),
+                                             **keep),)
+    elif arch == "deep-mlp" and shown("hidden"):
         text = st.text_input("Hidden layer sizes", value=", ".join(map(str, DEFAULT_HIDDEN["deep-mlp"])),
-                             key="cfg_hidden_deep", help=HELP["hidden_deep"], **keep)
+                             key="cfg_hidden_deep", **({"help": HELP["hidden_deep"]} | lock("hidden")), **keep)
         values["hidden_text"] = text
-    if arch in DEFAULT_HIDDEN:
+    if arch in DEFAULT_HIDDEN and shown("activation"):
         values["activation"] = st.selectbox("Activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get,
                                             index=list(ACTIVATIONS).index(DEFAULTS.activation),
-                                            key="cfg_activation", help=HELP["activation"], **keep)
-    if arch != "softmax":
+                                            key="cfg_activation", **({"help": HELP["activation"]} | lock("activation")),
+                                            **keep)
+    if arch != "softmax" and shown("dropout"):
         values["dropout"] = st.slider("Dropout", 0.0, DROPOUT_MAX, float(DEFAULTS.dropout), step=0.05,
-                                      key="cfg_dropout", help=HELP["dropout"], **keep)
+                                      key="cfg_dropout", **({"help": HELP["dropout"]} | lock("dropout")), **keep)
     if arch == "softmax":
         st.caption(NOT_FOR["softmax_hidden"])
     elif arch in ("cnn", "deep-cnn"):
@@ -192,9 +230,10 @@ def _controls() -> dict:
         st.caption(NOT_FOR["engine"])
 
     st.markdown("**Data**")
-    values["subset"] = TRAINING_SET_SIZES[st.select_slider(
-        "Training images", list(TRAINING_SET_SIZES), value=_size_label(DEFAULTS.subset), key="cfg_subset",
-        help=HELP["subset"], **keep)]
+    if shown("subset"):
+        values["subset"] = TRAINING_SET_SIZES[st.select_slider(
+            "Training images", list(TRAINING_SET_SIZES), value=_size_label(DEFAULTS.subset), key="cfg_subset",
+            **({"help": HELP["subset"]} | lock("subset")), **keep)]
     values["pixels"] = st.radio("Pixels", list(PIXEL_SCALINGS), format_func=PIXEL_SCALINGS.get,
                                 index=list(PIXEL_SCALINGS).index(DEFAULTS.pixels), key="cfg_pixels",
                                 help=HELP["pixels"], **keep)
@@ -202,38 +241,53 @@ def _controls() -> dict:
                                   help=HELP["augment"], **keep)
 
     st.markdown("**Optimisation**")
-    values["optimizer"] = st.selectbox("Optimizer", list(OPTIMIZERS), format_func=lambda o: OPTIMIZERS[o][0],
-                                       index=list(OPTIMIZERS).index(DEFAULTS.optimizer), key="cfg_optimizer",
-                                       help=HELP["optimizer"], on_change=_on_optimizer_change, **keep)
-    values["lr"] = st.select_slider("Learning rate", LR_CHOICES, value=_nearest(LR_CHOICES, DEFAULTS.lr),
-                                    format_func=_fmt_lr, key="cfg_lr", help=HELP["lr"], **keep)
-    uses_momentum = values["optimizer"] == "momentum"
-    values["momentum"] = st.slider("Momentum", 0.0, 0.99, float(DEFAULTS.momentum), step=0.01,
-                                   key="cfg_momentum", help=HELP["momentum"], disabled=not uses_momentum, **keep)
-    if not uses_momentum:
-        st.caption(NOT_FOR["momentum"])
-    values["schedule"] = st.radio("Learning-rate schedule", list(SCHEDULES), format_func=SCHEDULES.get,
-                                  index=list(SCHEDULES).index(DEFAULTS.schedule), key="cfg_schedule",
-                                  help=HELP["schedule"], **keep)
-    values["batch_size"] = st.select_slider("Batch size", BATCH_SIZES, value=DEFAULTS.batch_size,
-                                            key="cfg_batch_size", help=HELP["batch_size"], **keep)
-    values["epochs"] = st.slider("Epochs", EPOCHS_RANGE[0], EPOCHS_UI_MAX, DEFAULTS.epochs, key="cfg_epochs",
-                                 help=HELP["epochs"], **keep)
+    if shown("optimizer"):
+        values["optimizer"] = st.selectbox("Optimizer", list(OPTIMIZERS), format_func=lambda o: OPTIMIZERS[o][0],
+                                           index=list(OPTIMIZERS).index(DEFAULTS.optimizer), key="cfg_optimizer",
+                                           on_change=_on_optimizer_change,
+                                           **({"help": HELP["optimizer"]} | lock("optimizer")), **keep)
+    if shown("lr"):
+        values["lr"] = st.select_slider("Learning rate", LR_CHOICES, value=_nearest(LR_CHOICES, DEFAULTS.lr),
+                                        format_func=_fmt_lr, key="cfg_lr", **({"help": HELP["lr"]} | lock("lr")),
+                                        **keep)
+    uses_momentum = values.get("optimizer", DEFAULTS.optimizer) == "momentum"
+    if shown("momentum"):
+        values["momentum"] = st.slider("Momentum", 0.0, 0.99, float(DEFAULTS.momentum), step=0.01,
+                                       key="cfg_momentum", **({"help": HELP["momentum"], "disabled": not uses_momentum}
+                                                              | lock("momentum")), **keep)
+        if not uses_momentum:
+            st.caption(NOT_FOR["momentum"])
+    if shown("schedule"):
+        values["schedule"] = st.radio("Learning-rate schedule", list(SCHEDULES), format_func=SCHEDULES.get,
+                                      index=list(SCHEDULES).index(DEFAULTS.schedule), key="cfg_schedule",
+                                      **({"help": HELP["schedule"]} | lock("schedule")), **keep)
+    if shown("batch_size"):
+        values["batch_size"] = st.select_slider("Batch size", BATCH_SIZES, value=DEFAULTS.batch_size,
+                                                key="cfg_batch_size", **({"help": HELP["batch_size"]} | lock("batch_size")),
+                                                **keep)
+    if shown("epochs"):
+        values["epochs"] = st.slider("Epochs", EPOCHS_RANGE[0], EPOCHS_UI_MAX, DEFAULTS.epochs, key="cfg_epochs",
+                                     **({"help": HELP["epochs"]} | lock("epochs")), **keep)
 
     with st.expander("Regularisation and seed"):
-        values["l2"] = st.select_slider("L2 (weight decay)", L2_CHOICES, value=DEFAULTS.l2, format_func=_fmt_small,
-                                        key="cfg_l2", help=HELP["l2"], **keep)
-        values["l1"] = st.select_slider("L1", L1_CHOICES, value=DEFAULTS.l1, format_func=_fmt_small,
-                                        key="cfg_l1", help=HELP["l1"], **keep)
-        too_short = values["epochs"] < 2
-        values["early_stopping"] = st.slider("Early stopping patience (epochs)", 0, PATIENCE_MAX,
-                                             DEFAULTS.early_stopping, key="cfg_early_stopping",
-                                             help=HELP["early_stopping"], disabled=too_short, **keep)
+        if shown("l2"):
+            values["l2"] = st.select_slider("L2 (weight decay)", L2_CHOICES, value=DEFAULTS.l2, format_func=_fmt_small,
+                                            key="cfg_l2", **({"help": HELP["l2"]} | lock("l2")), **keep)
+        if shown("l1"):
+            values["l1"] = st.select_slider("L1", L1_CHOICES, value=DEFAULTS.l1, format_func=_fmt_small,
+                                            key="cfg_l1", **({"help": HELP["l1"]} | lock("l1")), **keep)
+        too_short = values.get("epochs", DEFAULTS.epochs) < 2
+        if shown("early_stopping"):
+            values["early_stopping"] = st.slider("Early stopping patience (epochs)", 0, PATIENCE_MAX,
+                                                 DEFAULTS.early_stopping, key="cfg_early_stopping",
+                                                 **({"help": HELP["early_stopping"], "disabled": too_short}
+                                                    | lock("early_stopping")), **keep)
         if too_short:
             values["early_stopping"] = 0
             st.caption(NOT_FOR["early_stopping"])
-        values["seed"] = int(st.number_input("Seed", 0, SEED_MAX, DEFAULTS.seed, step=1, key="cfg_seed",
-                                             help=HELP["seed"], **keep))
+        if shown("seed"):
+            values["seed"] = int(st.number_input("Seed", 0, SEED_MAX, DEFAULTS.seed, step=1, key="cfg_seed",
+                                                 **({"help": HELP["seed"]} | lock("seed")), **keep))
     with st.expander("Hardware"):
         values["device"] = st.selectbox("Device", list(DEVICES), index=list(DEVICES).index(DEFAULTS.device),
                                         format_func=DEVICES.get, key="cfg_device", **keep,
@@ -257,9 +311,9 @@ def config_from_values(values: dict) -> TrainConfig:
     return config
 
 
-def read_config() -> TrainConfig | None:
+def read_config(lesson: Lesson | None = None) -> TrainConfig | None:
     """Draw the controls and return the TrainConfig they describe (None, with the reason shown, if invalid)."""
-    values = _controls()
+    values = _controls(lesson)
     try:
         config = config_from_values(values)
     except ConfigError as error:
@@ -281,20 +335,25 @@ def current_config() -> TrainConfig | None:
     return st.session_state.get(CONFIG_KEY)
 
 
-def start_training(config: TrainConfig, name: str = "", step_mode: bool = False) -> bool:
+def start_training(config: TrainConfig, name: str = "", step_mode: bool = False, extra: dict | None = None) -> bool:
     """Submit a training job for this user (a Step-mode session if `step_mode`); False, with the
-    reason shown (st.error), if it cannot start."""
+    reason shown (st.error), if it cannot start. `extra` (a guess) is saved with the run."""
     from .session import get_data  # the dataset is loaded (once, for everyone) on the first Train
 
+    student = signed_in()
+    if student is not None:  # the run says whose it is, as `train --student` does
+        extra = {"student": student.name, "class": student.class_code, **(extra or {})}
     jobs = get_jobs()
-    submit = jobs.submit_stepping if step_mode else jobs.submit_training
     try:
-        submit(config, get_data(), owner=user_token(), name=name.strip() or None)
+        if step_mode:
+            jobs.submit_stepping(config, get_data(), owner=current_owner(), name=name.strip() or None)
+        else:
+            jobs.submit_training(config, get_data(), owner=current_owner(), name=name.strip() or None, extra=extra)
     except DataError as error:
         st.session_state[DATA_ERROR_KEY] = str(error)
         explain_missing_data(str(error), key="train")
         return False
-    except (JobError, ConfigError) as error:
+    except (JobError, ConfigError, RunStoreError) as error:
         st.error(plain(str(error)))  # the message may quote a run name the user typed
         return False
     except Exception as error:  # noqa: BLE001  a message, not a traceback
@@ -310,21 +369,37 @@ def render_sidebar(on_train_page: bool = False) -> TrainConfig | None:
     status stays short there (and does not poll a second time).
     """
     sidebar = st.sidebar
+    apply_link_settings()  # once per session: a shared link's settings, before the widgets are drawn
+    lesson = lesson_book().current(current_class_code())
     with sidebar:
+        render_sign_in()
+        show_link_notes()
         if use_stand_in():
             stand_in_badge()
+        guess_box = st.container()
         actions = st.container()
         status = st.container()
         st.text_input("Run name", key=RUN_NAME_KEY, max_chars=60, placeholder="optional",
                       help=HELP["run_name"], persist_state="session")
-        config = read_config()
-        st.button("Reset settings", key="reset_settings", icon=":material/restart_alt:", type="tertiary",
-                  on_click=reset_settings, help="Put every control back to its default.")
-    job = get_jobs().active_job(user_token(), kind=TRAIN)
+        if lesson is not None:
+            st.caption(plain(f"Today's lesson: {lesson.name}. Controls your teacher set are locked or hidden."))
+        config = read_config(lesson)
+        with st.container(horizontal=True):
+            st.button("Reset settings", key="reset_settings", icon=":material/restart_alt:", type="tertiary",
+                      on_click=reset_settings, help="Put every control back to its default.")
+            copy_link_button(config)
+        projector_toggle()
+        follow_lesson(lesson)
+    guess_ready, guess = True, None
+    if lesson is not None and lesson.guesses:
+        with guess_box:
+            guess_ready, guess = guess_inputs()
+    set_pending(guess_ready, guess)
+    job = get_jobs().active_job(current_owner(), kind=TRAIN)
     with actions:
         train_col, stop_col = st.columns(2)
         train = train_col.button("Train", type="primary", icon=":material/play_arrow:", key="sidebar_train",
-                                 disabled=config is None or job is not None, width="stretch",
+                                 disabled=config is None or job is not None or not guess_ready, width="stretch",
                                  help="Start training with the settings below." if job is None else
                                  "A run is already training: stop it or wait for it to finish.")
         stop = stop_col.button("Stop", icon=":material/stop:", key="sidebar_stop", disabled=job is None,
@@ -334,8 +409,9 @@ def render_sidebar(on_train_page: bool = False) -> TrainConfig | None:
         job.stop()
     if train and config is not None:
         with actions:
-            started = start_training(config, st.session_state.get(RUN_NAME_KEY) or "")
+            started = start_training(config, st.session_state.get(RUN_NAME_KEY) or "", extra=guess)
         if started:
+            forget_guess()
             # Redraw at once with Train disabled and the live view on: the student
             # pressed Train to watch it learn, so go to the Train page.
             if on_train_page:
@@ -344,3 +420,20 @@ def render_sidebar(on_train_page: bool = False) -> TrainConfig | None:
     with status:
         sidebar_status(live=not on_train_page)
     return config
+
+
+LESSON_SEEN_KEY = "lesson_seen"  # session_state: the lesson (as JSON) this session's sidebar follows
+LESSON_POLL = 3.0  # seconds: every student's sidebar follows a new lesson within this
+
+
+def follow_lesson(lesson: Lesson | None) -> None:
+    """Redraw the whole app when the teacher changes the class's lesson (polled, cheaply, by a fragment)."""
+    st.session_state[LESSON_SEEN_KEY] = lesson.to_json() if lesson else ""
+    _lesson_watch()
+
+
+@st.fragment(run_every=LESSON_POLL)
+def _lesson_watch() -> None:
+    now = lesson_book().current(current_class_code())
+    if (now.to_json() if now else "") != st.session_state.get(LESSON_SEEN_KEY, ""):
+        st.rerun(scope="app")

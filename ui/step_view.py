@@ -85,8 +85,8 @@ def _change_picture(job: Job, snapshot: dict) -> None:
     what = {"softmax": "each digit's template", "cnn": "each filter of the first convolution layer"}.get(
         job.config.arch, "the first-layer units that moved most")
     st.markdown(f"**What the last press changed in {what}** (orange: weights went up, blue: down)")
-    st.image(snapshot["picture"], width="content")
-    st.image(snapshot["legend"], width="content")
+    st.image(snapshot["picture"], width="content", alt=f"What the last press changed in {what}")
+    st.image(snapshot["legend"], width="content", alt="The colour scale: orange up, blue down")
 
 
 def _batches_table(snapshot: dict) -> None:

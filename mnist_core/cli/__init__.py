@@ -4,6 +4,7 @@
     python -m mnist_core evaluate runs/20261122-193000-cnn-3f9a1c
     python -m mnist_core predict runs/20261122-193000-cnn-3f9a1c seven.png
     python -m mnist_core experiment lr-sweep
+    python -m mnist_core class-board --class K7QX2M
     python -m mnist_core export runs/20261122-193000-cnn-3f9a1c --out mine.zip   (or --script, --notebook)
     python -m mnist_core import mine.zip
 
@@ -12,20 +13,23 @@ argument, a missing data folder or a damaged run exits with status 2 and one
 line on stderr, never a traceback.
 
 One module per command family, each with `add_commands(subparsers)`:
-`train.py` (train, evaluate), `predict.py`, `experiment.py`, `export_import.py` (export, import).
+`train.py` (train, evaluate), `predict.py`, `experiment.py`, `export_import.py` (export, import),
+`class_board.py`.
 """
 from __future__ import annotations
 
 import sys
 
+from ..classroom import ClassroomError
 from ..config import ConfigError
+from ..database import DatabaseError
 from ..data import DataError
 from ..runs import RunStoreError
 from ..runtime import configure_threads
-from . import experiment, export_import, predict, train
+from . import class_board, experiment, export_import, predict, train
 from .common import USAGE_ERROR, Parser, UsageError
 
-COMMAND_MODULES = (train, predict, experiment, export_import)  # each adds its subcommands to the parser
+COMMAND_MODULES = (train, predict, experiment, export_import, class_board)  # each adds its subcommands to the parser
 
 
 def build_parser() -> Parser:
@@ -42,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         configure_threads(args.threads)
         return args.func(args)
-    except (UsageError, ConfigError, DataError, RunStoreError) as error:
+    except (UsageError, ConfigError, DataError, RunStoreError, ClassroomError, DatabaseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:

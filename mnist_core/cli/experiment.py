@@ -18,6 +18,7 @@ def cmd_experiment(args) -> int:
     seeds = tuple(study.base.seed + i for i in range(args.seeds))
     data = load_data(args.data_dir)
     store = RunStore(args.out)
+    store.check_writable()  # a read-only folder is said now, not after the first run
     print(f"{study.title}: {len(study.variants) * len(seeds)} runs; {study.settings_note()}", file=sys.stderr)
     start = time.perf_counter()
 

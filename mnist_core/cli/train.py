@@ -10,8 +10,8 @@ from ..device import resolve_device
 from ..jobs import train_and_save
 from ..metrics import classification_summary
 from ..predict import predict_probabilities
-from ..runs import RunStore, open_run_folder
-from .common import load_data, print_json
+from ..runs import RunStore, clean_run_name, open_run_folder
+from .common import UsageError, load_data, print_json
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
@@ -69,14 +69,42 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(**given).validate()
 
 
+def student_and_guess(args, store: RunStore) -> tuple[str, dict]:
+    """The owner a run is filed under (`--student` in `--class`, else "cli") and its extra (the guess)."""
+    from ..class_board import Guess, check_guess
+
+    if args.student is None:
+        if args.class_code is not None or args.guess is not None or args.guess_diverges:
+            raise UsageError("--class, --guess and --guess-diverges go with --student NAME.")
+        return "cli", {}
+    if args.guess_diverges and args.guess is None:
+        raise UsageError("--guess-diverges goes with --guess FRACTION (the accuracy you expect, e.g. 0.9).")
+    guess = None
+    if args.guess is not None:
+        try:
+            guess = Guess(check_guess(args.guess), bool(args.guess_diverges))
+        except ValueError as error:
+            raise UsageError(f"--guess: {error}") from None
+    from ..classroom import Classroom, clean_student_name
+    from ..database import open_database
+
+    clean_student_name(args.student)  # refused before anything is written
+    student = Classroom(open_database(store.root)).student_for_cli(args.class_code, args.student)
+    extra = {"student": student.name, "class": student.class_code, **(guess.to_extra() if guess else {})}
+    return student.owner, extra
+
+
 def cmd_train(args) -> int:
     config = config_from_args(args)
+    if args.name is not None:
+        clean_run_name(args.name)  # a name that cannot be saved (blank, or zero-width only) is said now
     resolve_device(config.device)  # `--device cuda` without a GPU: one line, before MNIST is loaded
     data = load_data(args.data_dir)
     store = RunStore(args.out)
     store.check_writable()  # a read-only folder is said now, not after the training
-    result, info = train_and_save(config, data, store, owner="cli", name=args.name,
-                                  callbacks=[PrintProgress()])
+    owner, extra = student_and_guess(args, store)
+    result, info = train_and_save(config, data, store, owner=owner, name=args.name,
+                                  callbacks=[PrintProgress()], extra=extra or None)
     print(f"{result.status}: {result.reason}", file=sys.stderr)
     summary = {k: result.summary()[k] for k in ("status", "reason", "test_accuracy", "val_accuracy",
                                                 "train_accuracy", "epochs_run", "train_seconds")}
@@ -101,6 +129,13 @@ def add_commands(sub) -> None:
     train.add_argument("--out", default=None, metavar="RUNS_DIR",
                        help="run store folder; the run gets a new folder inside (default: $MNIST_LAB_RUNS or ./runs)")
     train.add_argument("--name", default=None, help="display name of the run")
+    train.add_argument("--student", default=None, metavar="NAME",
+                       help="file the run under this student's name (made in the class if new), for the class board")
+    train.add_argument("--class", dest="class_code", default=None, metavar="CODE",
+                       help="the student's class (default: the default class)")
+    train.add_argument("--guess", type=float, default=None, metavar="FRACTION",
+                       help="the student's guess of the final validation accuracy, e.g. 0.9")
+    train.add_argument("--guess-diverges", action="store_true", help="the student guesses the run will diverge")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="test metrics of a saved run, as JSON")

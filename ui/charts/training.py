@@ -56,7 +56,7 @@ def _with_hover(lines: alt.Chart, base: alt.Chart, colour: alt.Color, tooltip: l
     points = base.mark_circle(size=70).encode(
         color=colour, opacity=alt.condition(hover, alt.value(1), alt.value(0)),
         tooltip=tooltip).add_params(hover)
-    rule = base.mark_rule(color=HOVER_RULE).encode(
+    rule = base.mark_rule(color=HOVER_RULE, aria=False).encode(  # empty until hovered: no ARIA role (axe: svg-img-alt)
         opacity=alt.condition(hover, alt.value(0.6), alt.value(0))).transform_filter(hover)
     return alt.layer(lines, rule, points)
 
