@@ -459,6 +459,9 @@ def scenario_page_save_error(case: Case, runs_dir, monkeypatch, **_) -> Seen:
             return real_mkdir(self, *args, **kwargs)
     real = getattr(owner, name)
     monkeypatch.setattr(owner, name, fault)
+    # The fault is injected into this process, so the run must be saved here: the threads executor
+    # (a supported setting) saves in the server's process, the default worker processes would not see it.
+    monkeypatch.setenv("MNIST_LAB_EXECUTOR", "threads")
     at = tiny(open_app())
     at.button(key="sidebar_train").click().run()
     job = train_job(at)
