@@ -330,7 +330,7 @@ CASES = [
          "Ignored lr=abc from the link: it is not a number.", "page_link", (("lr", "abc"),)),
     Case("page-link-script", "link", "page", "a link with arch=<script>alert(1)</script>",
          "Ignored arch=<script>alert(1)</sc… from the link: unknown architecture '<script>alert(1)</script>': "
-         "choose one of softmax, mlp, deep-mlp, cnn.", "page_link", (("arch", "<script>alert(1)</script>"),)),
+         "choose one of softmax, mlp, deep-mlp, cnn, deep-cnn.", "page_link", (("arch", "<script>alert(1)</script>"),)),
     Case("page-link-huge-seed", "link", "page", "a link with seed=18446744073709551614",
          "Ignored seed=18446744073709551614 from the link: the seed must be a whole number from 0 to 4294967295 "
          "(got 18446744073709551614).", "page_link", (("seed", "18446744073709551614"),)),

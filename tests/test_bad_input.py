@@ -494,6 +494,9 @@ def scenario_page_crash(case: Case, runs_dir, monkeypatch, **_) -> Seen:
     def crash(self, event):
         raise RuntimeError("injected fault")
     monkeypatch.setattr(History, "on_batch_end", crash)
+    # The fault is injected into this process: the threads executor trains here. (A worker process that
+    # crashes or is killed is tests/test_workers.py's and tests/test_jobs_in_processes.py's.)
+    monkeypatch.setenv("MNIST_LAB_EXECUTOR", "threads")
     at = tiny(open_app())
     at.button(key="sidebar_train").click().run()
     job = train_job(at)
