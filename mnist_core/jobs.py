@@ -1,4 +1,6 @@
 """Background jobs behind one small global queue: training runs and studies, one API.
+(Just over 450 lines on purpose: every kind of job, training, study, step mode and analysis, is submitted,
+queued, looked up and stopped here, in one place; the executors are workers.py and ray_executor.py.)
 
 A page never trains inside its script run. It describes the work as a
 `JobSpec` (plain data: kind, a TrainConfig or a study name with seeds, the

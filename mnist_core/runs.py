@@ -1,4 +1,6 @@
 """The run store: each finished run is a folder on disk that survives restarts.
+(Over 450 lines on purpose: saving, loading, checking a damaged or hostile folder, and the owner checks of
+rename and delete are one concern, the run folder, and read best together.)
 
     runs/20261122-193000-mlp-3f9a1c/
         meta.json                 format version, name, owner, created, status, reason, data source
