@@ -102,3 +102,22 @@ def as_canvas_rgba(ink: np.ndarray) -> np.ndarray:
     rgba[..., :3] = ink[..., None]
     rgba[..., 3] = 255
     return rgba
+
+
+def drawing_layer(page, timeout_s: float = 60.0):
+    """The canvas's drawing layer (`canvas.upper-canvas`) once exactly one is on the page.
+
+    While Streamlit re-renders the Draw page (after the default model is trained, say)
+    the old canvas can stay in the DOM for a moment beside the new one; a locator that
+    resolves to both fails Playwright's strict mode. Wait for the page to settle on one.
+    """
+    import time
+
+    layer = page.locator("canvas.upper-canvas")
+    layer.first.wait_for(timeout=timeout_s * 1000)
+    deadline = time.monotonic() + timeout_s
+    while layer.count() != 1:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"expected one drawing canvas on the page, found {layer.count()}")
+        page.wait_for_timeout(200)
+    return layer

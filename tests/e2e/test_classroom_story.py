@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from digit_strokes import strokes_on_canvas
+from digit_strokes import drawing_layer, strokes_on_canvas
 
 pytestmark = pytest.mark.e2e
 
@@ -114,7 +114,7 @@ def open_from_sidebar(page, title: str, heading: str) -> None:
 
 def draw_stroke(page, points) -> None:
     """One pen stroke on the drawing layer of the canvas, in canvas pixels."""
-    box = page.locator("canvas.upper-canvas").bounding_box()
+    box = drawing_layer(page).bounding_box()
     page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
     page.mouse.down()
     for x, y in points[1:]:
@@ -232,7 +232,7 @@ def test_a_lesson_from_opening_the_app_to_reading_a_drawn_digit(open_app):
 
     with story.step("Draw a digit: draw a 1 and a 7 with the mouse, read the answers"):
         open_from_sidebar(page, "Draw a digit", "Draw a digit")
-        page.locator("canvas.upper-canvas").wait_for()
+        drawing_layer(page)
         page.get_by_text("Nothing drawn yet").first.wait_for()
         draw_stroke(page, [(140, 40 + 10 * i) for i in range(21)])  # one vertical stroke down the middle
         assert read_digit(page, "1") == "1"

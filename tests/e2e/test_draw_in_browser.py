@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from digit_strokes import strokes_on_canvas
+from digit_strokes import drawing_layer, strokes_on_canvas
 
 pytestmark = pytest.mark.e2e
 
@@ -24,8 +24,7 @@ READING_TIMEOUT_MS = 20_000
 
 def draw_strokes(page, strokes) -> None:
     """Each stroke as mouse down, moves, mouse up, in canvas pixel coordinates."""
-    canvas = page.locator("canvas.upper-canvas")
-    box = canvas.bounding_box()
+    box = drawing_layer(page).bounding_box()
     for stroke in strokes:
         x, y = stroke[0]
         page.mouse.move(box["x"] + x, box["y"] + y)
@@ -54,7 +53,7 @@ def wait_for_nothing_drawn(page) -> None:
 
 def test_a_mouse_drawn_one_and_seven_are_read_from_the_page(open_app):
     page = open_app("draw")
-    page.locator("canvas.upper-canvas").wait_for(timeout=60_000)
+    drawing_layer(page)
 
     train = page.get_by_role("button", name="Train the default model")
     if train.count():
@@ -62,7 +61,7 @@ def test_a_mouse_drawn_one_and_seven_are_read_from_the_page(open_app):
         train.click()
         page.get_by_text("Model that reads your drawing").wait_for(timeout=TRAINING_TIMEOUT_MS)
         print(f"\ndefault model: button to a usable run in {time.time() - started:.1f} s")
-        page.locator("canvas.upper-canvas").wait_for()
+        drawing_layer(page)
     wait_for_nothing_drawn(page)
 
     # A "1": one vertical stroke down the middle.

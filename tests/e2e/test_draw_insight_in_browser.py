@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 
-from digit_strokes import strokes_on_canvas
+from digit_strokes import drawing_layer, strokes_on_canvas
 from test_draw_in_browser import TRAINING_TIMEOUT_MS, draw_strokes, read_digit, wait_for_nothing_drawn
 
 pytestmark = pytest.mark.e2e
@@ -26,12 +26,12 @@ def in_box(strokes, left, top, width, height):
 
 
 def ensure_a_model(page) -> None:
-    page.locator("canvas.upper-canvas").wait_for(timeout=60_000)
+    drawing_layer(page)
     train = page.get_by_role("button", name="Train the default model")
     if train.count():
         train.click()
         page.get_by_text("Model that reads your drawing").wait_for(timeout=TRAINING_TIMEOUT_MS)
-        page.locator("canvas.upper-canvas").wait_for()
+        drawing_layer(page)
 
 
 def set_pen_width(page, width: int) -> None:
@@ -94,7 +94,7 @@ def test_a_phone_draws_with_touch_events(app_server, screenshot_dir):
             page.goto(f"{app_server}/draw")
             page.locator("h1").first.wait_for(timeout=60_000)
             ensure_a_model(page)
-            canvas = page.locator("canvas.upper-canvas")
+            canvas = drawing_layer(page)
             canvas.scroll_into_view_if_needed()
             box = canvas.bounding_box()
             assert box["width"] <= PHONE["width"]  # the canvas fits the phone's screen
