@@ -10,8 +10,8 @@ from mnist_core.inspection import average_image, cell_examples
 from mnist_core.pictures import digit_png
 from mnist_core.metrics import describe_confusions, misclassified, top_confusions
 from ui.image_grid import paged_gallery, show_picture
-from ui.charts.inspection import CELL_SELECTION, confusion_heatmap
-from ui.inspect_views import inspected_run, show_confusion_downloads
+from ui.charts.inspection import CELL_SELECTION
+from ui.inspect_views import inspected_run, show_confusion_downloads, show_confusion_heatmap
 
 st.title("Confusion matrix")
 st.caption("Rows are the true digit, columns the digit the model read. The diagonal counts the right "
@@ -19,7 +19,7 @@ st.caption("Rows are the true digit, columns the digit the model read. The diago
 
 run = inspected_run()
 cm = run.confusion()
-event = st.altair_chart(confusion_heatmap(cm), on_select="rerun", key="cm_chart", selection_mode=CELL_SELECTION)
+event = show_confusion_heatmap(cm)
 st.markdown(f"#### {describe_confusions(cm, k=3)}")
 show_confusion_downloads(cm, run.info.run_id)
 

@@ -8,8 +8,8 @@ import numpy as np
 import streamlit as st
 
 from mnist_core.metrics import confusion_matrix, per_class_accuracy
-from ui.charts.inspection import compare_runs_chart, per_class_bar_chart, per_class_history_chart
-from ui.inspect_views import inspected_run, pick_other_run, show_class_table
+from ui.inspect_views import (inspected_run, pick_other_run, show_class_table, show_compare_runs, show_per_class_bars,
+                              show_per_class_history)
 from ui.run_picker import load_run
 
 st.title("Per-class scores")
@@ -23,7 +23,7 @@ st.subheader("Test accuracy of each digit")
 measure = st.radio("Show", ["Accuracy", "Error rate"], horizontal=True, key="per_class_measure",
                    help="Error rate = 1 − accuracy: small differences between digits are easier to see.")
 values = accuracy if measure == "Accuracy" else 1 - accuracy
-st.altair_chart(per_class_bar_chart(values, measure.lower()), width="stretch")
+show_per_class_bars(values, measure.lower())
 worst = int(accuracy.argmin())
 st.markdown(f"The hardest digit for this model is **{worst}** ({100 * accuracy[worst]:.1f}% right), "
             f"the easiest **{int(accuracy.argmax())}** ({100 * accuracy.max():.1f}%).")
@@ -37,7 +37,7 @@ show_class_table(cm, run.info.run_id)
 st.subheader("During training: validation accuracy of each digit")
 epochs = [row for row in run.loaded.history.get("epochs", []) if row.get("per_class_val_accuracy")]
 if epochs:
-    st.altair_chart(per_class_history_chart(epochs), width="stretch")
+    show_per_class_history(epochs)
     st.caption("Click a digit in the legend to highlight its line." +
                (" This run trained for one epoch, so there is one point per digit." if len(epochs) == 1 else ""))
 else:
@@ -52,8 +52,7 @@ if other is not None:
             and loaded.test_probabilities.shape == run.probabilities.shape:
         other_accuracy = per_class_accuracy(confusion_matrix(run.labels, loaded.test_probabilities.argmax(axis=1)))
         shown = (accuracy, other_accuracy) if measure == "Accuracy" else (1 - accuracy, 1 - other_accuracy)
-        st.altair_chart(compare_runs_chart(*shown, f"This run: {run.info.name}", f"Second: {other.name}",
-                                           measure.lower()), width="stretch")
+        show_compare_runs(*shown, f"This run: {run.info.name}", f"Second: {other.name}", measure.lower())
         gains, average = other_accuracy - accuracy, other_accuracy.mean() - accuracy.mean()
         biggest = int(np.abs(gains).argmax())
         st.markdown(f"On average the second run reads a digit {100 * abs(average):.1f} points "

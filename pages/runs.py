@@ -11,8 +11,7 @@ from mnist_core.data import batch_count
 from mnist_core.chart_rows import curve_rows
 from mnist_core.history import history_to_csv
 from mnist_core.runs import RunStoreError
-from ui.charts.training import runs_overlay_spec
-from ui.live_training import outcome_sentence
+from ui.live_training import draw_runs_overlay, outcome_sentence
 from ui.text import plain
 from ui.gap_views import gap_panel
 from ui.run_picker import SELECTED_RUN_KEY, load_run, run_table_row, unique_labels
@@ -68,9 +67,7 @@ for info in (r for r in visible if r.run_id in chosen):
         rows += [dict(row, run=labels[info.run_id]) for row in curve_rows(loaded.history, spe, max_points=200)]
 if rows:
     metric, split = metric_names[which or "validation accuracy"]
-    # A cached spec + fresh data: every student opens this page, and building the chart with Altair
-    # on each visit was most of the page's server time (see ui/charts/training.py).
-    st.vega_lite_chart(*runs_overlay_spec(rows, metric, split), width="stretch", key="compare_chart")
+    draw_runs_overlay(rows, metric, split)
 
 gap_panel(visible, labels)
 

@@ -11,6 +11,7 @@ import base64
 import pandas as pd
 import streamlit as st
 
+from mnist_core.chart_summaries import per_digit_summary
 from mnist_core.handwriting import HandwritingError, HandwritingReport, HandwritingStore, evaluate_examples
 from mnist_core.pictures import digit_png
 from mnist_core.runs import RunStoreError
@@ -19,6 +20,7 @@ from .charts.draw import per_digit_chart
 from .charts.palette import VERMILLION
 from .draw_views import FLASH_KEY, handwriting_store
 from .identity import current_owner
+from .projector import chart_summary
 from .session import get_store
 from .text import plain
 
@@ -112,6 +114,7 @@ def handwriting_report(model, run_id: str | None, run_name: str = "") -> None:
                       help="Saved with the wrong label? Remove it from the class set.")
     with right:
         st.altair_chart(per_digit_chart(report), width="stretch", key="draw_class_per_digit")
+        chart_summary(per_digit_summary(report.per_digit_accuracy, report.support))
     wrong = int(report.count - round(report.accuracy * report.count))
     if wrong:
         st.markdown(f"**Misread drawings** ({wrong}): drawn → read")

@@ -18,6 +18,7 @@ import streamlit as st
 import torch
 
 from mnist_core.analysis_jobs import ANALYSIS, cached_flip_comparison, cached_map, neighbour_key
+from mnist_core.chart_summaries import hidden_map_summary
 from mnist_core.data import normalize
 from mnist_core.embedding_map import METHODS as MAP_METHODS
 from mnist_core.flip import CHANGE_LEVEL, changed_pixels, flip_search
@@ -29,6 +30,7 @@ from mnist_core.saliency import METHODS as SALIENCY_METHODS, saliency
 
 from .charts.draw import hidden_map_chart
 from .job_view import SLOW, job_view
+from .projector import chart_summary
 from .identity import current_owner
 from .session import get_jobs, get_store
 from .text import plain
@@ -231,6 +233,7 @@ def map_view(model, run_id: str, image: np.ndarray, data) -> None:
     frame = _map_frame(run_id, method, stamp, hidden_map, data.test_images)
     x, y = hidden_map.place(hidden_features(model, _as_tensor(image))[0].numpy())
     st.altair_chart(hidden_map_chart(frame, x, y), width="stretch", key="draw_hidden_map")
+    chart_summary(hidden_map_summary(hidden_map.points, hidden_map.labels, x, y), always=True)
     if method == "tsne":
         st.caption("t-SNE cannot place a new image exactly: the diamond sits among your drawing's 5 nearest test images.")
 

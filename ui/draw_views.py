@@ -22,6 +22,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from mnist_core.chart_summaries import probability_summary
 from mnist_core.config import ARCHITECTURES
 from mnist_core.presets import preset_config
 from mnist_core.handwriting import HandwritingError, HandwritingStore
@@ -39,6 +40,7 @@ from .image_grid import crisp_images
 from .job_view import FAST, job_view
 from .live_training import progress_text
 from .page_links import DRAWING_KEY
+from .projector import chart_summary
 from .text import plain
 from .session import data_or_stop, get_jobs, get_store, use_stand_in
 from .identity import current_owner
@@ -178,6 +180,7 @@ def show_reading(prediction: DigitPrediction) -> None:
                 unsafe_allow_html=True)
     runner_up = int(np.argsort(probabilities)[-2])
     st.altair_chart(probability_chart(probabilities), width="stretch", key="draw_probabilities")
+    chart_summary(probability_summary(probabilities))
     if confidence < 0.6:
         st.caption(f"Not sure: {runner_up} gets {100 * probabilities[runner_up]:.0f}%. "
                    "Ambiguous drawings split the probability between digits.")

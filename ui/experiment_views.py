@@ -13,6 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from mnist_core import experiments as ex
+from mnist_core.chart_summaries import (accuracy_bars_summary, epoch_curves_summary, live_loss_summary,
+                                       loss_overlay_summary, parameters_summary)
 from mnist_core.config import ARCHITECTURES, ConfigError, TrainConfig
 from mnist_core.durations import format_duration
 from mnist_core.pictures import colour_legend, diverging_rgb, symmetric_limit, tile_grid
@@ -24,6 +26,7 @@ from .classic_views import draw_reproduction
 from .image_grid import crisp_images, show_picture
 from .job_view import SLOW, job_view, queue_text, stop_job
 from .page_links import RUNS_PAGE
+from .projector import chart_summary
 from .text import plain
 from .session import get_jobs, user_params
 from .identity import current_owner
@@ -162,6 +165,7 @@ def draw_active(job: Job) -> None:
     if snapshot["current_batches"]:
         st.altair_chart(live_loss_chart(snapshot["current_batches"], snapshot["current_label"] or ""),
                         width="stretch", height=210)
+        chart_summary(live_loss_summary(snapshot["current_batches"], snapshot["current_label"] or ""))
     if snapshot["rows"]:
         draw_results(job_study(job), snapshot["rows"], live=True)
 
@@ -203,23 +207,29 @@ def draw_results(study: ex.Study, rows: list[ex.RunRow], live: bool) -> None:
         # An explicit height: Streamlit's "content" height squeezes a layered chart with a discrete y axis.
         st.altair_chart(accuracy_bars(summaries), width="stretch",
                         height=bars_height(len(summaries), legend=len({x["group"] for x in summaries}) > 1))
+        chart_summary(accuracy_bars_summary(summaries))
     with right:
         groups = list(dict.fromkeys(r.group for r in rows))
         focus = ("" if not study.curve_epochs else " in the first epoch" if study.curve_epochs == 1
                  else f" in the first {study.curve_epochs} epochs")
         for group in groups:
-            chart = loss_overlay([r for r in rows if r.group == group], epochs=study.curve_epochs, title=(
+            members = [r for r in rows if r.group == group]
+            chart = loss_overlay(members, epochs=study.curve_epochs, title=(
                 f"Training loss{focus} · {group}" if group else f"Training loss{focus}, each run"))
             if chart is not None:
                 st.altair_chart(chart, width="stretch")
+                chart_summary(loss_overlay_summary(members, epochs=study.curve_epochs))
     if "templates" in study.views:
         draw_templates(rows)
     if "parameters" in study.views:
         st.altair_chart(parameters_chart(summaries), width="stretch")
+        chart_summary(parameters_summary(summaries))
     if "generalization" in study.views:
         st.altair_chart(epoch_curves(rows, "final_val", "Training vs validation loss"), width="stretch")
+        chart_summary(epoch_curves_summary(rows, "final_val"), always=True)
     if "test-loss" in study.views:
         st.altair_chart(epoch_curves(rows, "test", "Training vs test loss"), width="stretch")
+        chart_summary(epoch_curves_summary(rows, "test"), always=True)
     if not live:
         st.download_button("Download the table (CSV)", ex.rows_to_csv(rows), file_name=f"{study.name}.csv",
                            mime="text/csv", icon=":material/download:", key="experiment_csv")

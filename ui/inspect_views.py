@@ -13,6 +13,8 @@ import numpy as np
 import streamlit as st
 
 from mnist_core import inspection, pictures, tables
+from mnist_core.chart_summaries import (activation_summary, compare_runs_summary, confusion_summary,
+                                       per_class_history_summary, per_class_summary, weight_histogram_summary)
 from mnist_core.config import ARCHITECTURES
 from mnist_core.metrics import confusion_matrix, per_class_accuracy, precision_recall_f1
 from mnist_core.runs import LoadedRun, RunInfo
@@ -20,6 +22,7 @@ from mnist_core.runs import LoadedRun, RunInfo
 from .charts import inspection as charts
 from .image_grid import crisp_images, show_picture, show_tiles
 from .page_links import DRAWING_KEY
+from .projector import chart_summary
 from .time_travel import epoch_slider, loaded_at
 from .run_picker import list_runs, load_run, pick_run, run_label
 from .session import data_or_stop
@@ -70,6 +73,32 @@ def inspected_run(with_model: bool = False, need_probabilities: bool = True) -> 
                    "so there is nothing to show here. Choose another run.")
         st.stop()
     return InspectedRun(info, loaded, images, labels, probabilities)
+
+
+def show_confusion_heatmap(cm: np.ndarray):
+    """The clickable confusion matrix and its summary; returns the chart's selection event."""
+    event = st.altair_chart(charts.confusion_heatmap(cm), on_select="rerun", key="cm_chart",
+                            selection_mode=charts.CELL_SELECTION)
+    chart_summary(confusion_summary(cm))
+    return event
+
+
+def show_per_class_bars(values: np.ndarray, measure: str) -> None:
+    """Accuracy or error rate of each digit, with its summary."""
+    st.altair_chart(charts.per_class_bar_chart(values, measure), width="stretch")
+    chart_summary(per_class_summary(values, measure))
+
+
+def show_per_class_history(epochs: list[dict]) -> None:
+    """Each digit's validation accuracy after every epoch; ten lines are hard to read, so the summary always shows."""
+    st.altair_chart(charts.per_class_history_chart(epochs), width="stretch")
+    chart_summary(per_class_history_summary(epochs), always=True)
+
+
+def show_compare_runs(first: np.ndarray, second: np.ndarray, first_name: str, second_name: str, measure: str) -> None:
+    """Two runs digit by digit, with its summary."""
+    st.altair_chart(charts.compare_runs_chart(first, second, first_name, second_name, measure), width="stretch")
+    chart_summary(compare_runs_summary(first, second, first_name, second_name, measure))
 
 
 def _download_row(items: list[tuple[str, callable, str, str]], key: str) -> None:
@@ -208,6 +237,7 @@ def show_activations(model, image: np.ndarray, caption: str) -> None:
                   delta_color="off")
     with right:
         st.altair_chart(charts.activation_chart(activations[-1]), width="stretch")
+        chart_summary(activation_summary(activations[-1].label, activations[-1].values))
     for activation in activations[:-1]:
         if activation.is_feature_map:
             maps = activation.values
@@ -220,6 +250,7 @@ def show_activations(model, image: np.ndarray, caption: str) -> None:
                        f"(white = {high:.2g}); a black map did not fire for this input.")
         else:
             st.altair_chart(charts.activation_chart(activation), width="stretch")
+            chart_summary(activation_summary(activation.label, activation.values))
 
 
 def show_weight_histograms(model) -> None:
@@ -230,6 +261,7 @@ def show_weight_histograms(model) -> None:
             st.markdown(f"**{histogram.label}**  \n{histogram.count:,} weights · mean {histogram.mean:+.3f} · "
                         f"spread (std) {histogram.std:.3f}")
             st.altair_chart(charts.weight_histogram_chart(histogram), width="stretch")
+            chart_summary(weight_histogram_summary(histogram.counts, histogram.edges))
     st.caption("Most weights sit near 0. L2 squeezes the spread; L1 piles many weights at exactly 0.")
 
 

@@ -16,12 +16,12 @@ import time
 import streamlit as st
 
 from mnist_core.chart_rows import curve_rows, exploded_loss, first_learned
-from mnist_core.chart_summaries import curve_summary
+from mnist_core.chart_summaries import curve_summary, per_class_history_summary, runs_overlay_summary
 from mnist_core.data import batch_count
 from mnist_core.durations import eta_seconds, format_duration
 from mnist_core.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, TRAIN, Job
 
-from .charts.training import per_class_heatmap_spec, training_curves_spec
+from .charts.training import per_class_heatmap_spec, runs_overlay_spec, training_curves_spec
 from .page_links import TRAIN_PAGE
 from .run_picker import SELECTED_RUN_KEY, load_run
 from .job_view import FAST, SLOW, job_view, queue_text, stop_job
@@ -116,6 +116,7 @@ def draw_curves(history: dict, chart_key: str = "", live: bool = False) -> None:
     chart_summary(curve_summary(epochs))
     if epochs and epochs[0].get("per_class_val_accuracy"):
         st.vega_lite_chart(*per_class_heatmap_spec(epochs), width="stretch", key=f"class_chart{chart_key}")
+        chart_summary(per_class_history_summary(epochs))
         learned = first_learned(epochs, 0.95)
         if learned and len(epochs) > 1:
             first_epoch = learned[0][1]
@@ -124,6 +125,14 @@ def draw_curves(history: dict, chart_key: str = "", live: bool = False) -> None:
                        f"{10 - len(learned)} digit(s) never reached 95% in this run.")
     elif live:
         st.caption("Each digit's validation accuracy appears here after the first epoch.")
+
+
+def draw_runs_overlay(rows: list[dict], metric: str, split: str) -> None:
+    """Run history's chart: one line per chosen run (`rows` are curve rows with a "run" label), and its summary."""
+    # A cached spec + fresh data: every student opens this page, and building the chart with Altair
+    # on each visit was most of the page's server time (see ui/charts/training.py).
+    st.vega_lite_chart(*runs_overlay_spec(rows, metric, split), width="stretch", key="compare_chart")
+    chart_summary(runs_overlay_summary(rows, metric, split), always=True)
 
 
 def progress_text(snapshot: dict, started: float | None, stopping: bool) -> tuple[float, str]:

@@ -12,12 +12,14 @@ import inspect
 
 import streamlit as st
 
+from mnist_core.chart_summaries import lr_range_summary
 from mnist_core.config import ConfigError, TrainConfig
 from mnist_core.lr_range_test import HOW_TO_READ, lr_range_test
 from mnist_core.numpy_engine import gradient_check
 from mnist_core.numpy_network import NumpyNetwork
 
 from .charts.training import lr_range_chart
+from .projector import chart_summary
 from .session import get_data
 from .sidebar import learning_rate_choice
 from .text import plain
@@ -47,6 +49,7 @@ def range_test_panel(config: TrainConfig) -> None:
             return
         described, result = stored
         st.altair_chart(lr_range_chart(result.rows(), result.suggested_lr), width="stretch")
+        chart_summary(lr_range_summary(result.rows(), result.suggested_lr))
         st.markdown(plain(f"{HOW_TO_READ} Lowest loss at lr {result.min_loss_lr:.2g}, so the suggestion is ")
                     + f"**{result.suggested_lr:.2g}**"
                     + plain(f" (measured in {result.seconds:.1f} s for {described})."))

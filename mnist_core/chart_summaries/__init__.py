@@ -16,12 +16,14 @@ from .draw import hidden_map_summary, per_digit_summary, probability_summary
 from .experiments import accuracy_bars_summary, epoch_curves_summary, loss_overlay_summary, parameters_summary
 from .inspection import (activation_summary, class_counts_summary, compare_runs_summary, confusion_summary,
                          per_class_summary, weight_histogram_summary)
-from .training import curve_summary, live_loss_summary, lr_range_summary, overlay_summary, per_class_history_summary
+from .training import (curve_summary, live_loss_summary, lr_range_summary, overlay_summary, per_class_history_summary,
+                       runs_overlay_summary)
 
 __all__ = [
     "accuracy_bars_summary", "activation_summary", "board_summary", "class_counts_summary", "compare_runs_summary",
     "confusion_summary", "curve_summary", "epoch_curves_summary", "guesses_summary", "hidden_map_summary",
     "live_loss_summary", "loss_overlay_summary", "lr_range_summary", "overlay_summary", "parameters_summary",
     "per_class_history_summary", "per_class_summary", "per_digit_summary", "probability_summary",
+    "runs_overlay_summary",
     "weight_histogram_summary",
 ]

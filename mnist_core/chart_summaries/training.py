@@ -119,3 +119,22 @@ def lr_range_summary(rows: list[dict], suggested_lr: float) -> str:
     if len(finite) < len(rows) or end > 1.5 * low["smoothed"]:
         text += ", then climbs" + (f" to {end:.2f}" if len(finite) == len(rows) else " until it is no longer a number")
     return text + f"; the suggested lr is {suggested_lr:.2g}."
+
+
+def runs_overlay_summary(rows: list[dict], metric: str, split: str = "validation") -> str:
+    """The run overlay's best and worst final value of one metric and split (the Run history chart).
+
+    `rows` are curve rows with a "run" label each, as for runs_overlay_spec; a run's last row counts.
+
+    >>> rows = [{"run": "a", "metric": "accuracy", "split": "validation", "value": v} for v in (0.9, 0.97)]
+    >>> rows += [{"run": "b", "metric": "accuracy", "split": "validation", "value": 0.91}]
+    >>> runs_overlay_summary(rows, "accuracy")
+    'Of 2 runs, “a” ends highest in validation accuracy (97%) and “b” lowest (91%).'
+    >>> runs_overlay_summary([], "loss", "training")
+    'No chosen run has a training loss curve.'
+    """
+    finals = {r["run"]: r["value"] for r in rows if r["metric"] == metric and r["split"] == split
+              and isinstance(r.get("value"), (int, float)) and math.isfinite(r["value"])}
+    if not finals:
+        return f"No chosen run has a {split} {metric} curve."
+    return overlay_summary(finals, f"{split} {metric}")
