@@ -24,9 +24,6 @@ measure = st.radio("Show", ["Accuracy", "Error rate"], horizontal=True, key="per
                    help="Error rate = 1 − accuracy: small differences between digits are easier to see.")
 values = accuracy if measure == "Accuracy" else 1 - accuracy
 show_per_class_bars(values, measure.lower())
-worst = int(accuracy.argmin())
-st.markdown(f"The hardest digit for this model is **{worst}** ({100 * accuracy[worst]:.1f}% right), "
-            f"the easiest **{int(accuracy.argmax())}** ({100 * accuracy.max():.1f}%).")
 
 st.subheader("Precision, recall and F1")
 st.caption("**Precision**: of the images read as this digit, the share that really are. "

@@ -87,6 +87,11 @@ def test_compare_runs_summary_counts_digits_and_follows_the_measure():
         "“B” does better on 2 of 3 digits and worse on 1; the biggest gap is on digit 0 (96% against 90%)."
     # Error rates: lower is better, so the same numbers flip.
     assert cs.compare_runs_summary(first, second, "A", "B", "error rate").startswith("“B” does better on 1 of 3 digits and worse on 2")
+    assert cs.compare_runs_summary(first, first - 0.1, "A", "B").startswith("“B” does worse on every digit; ")
+    assert cs.compare_runs_summary(first, [0.9, 0.95, 0.9], "A", "B").startswith(
+        "“B” does better on 1 of 3 digits and worse on none; ")
+    assert cs.compare_runs_summary(first, [0.9, 0.85, 0.9], "A", "B").startswith(
+        "“B” does better on none of 3 digits and worse on 1; ")
     assert cs.compare_runs_summary(first, first, "A", "B") == "“B” and “A” score the same on every digit."
     assert cs.compare_runs_summary([0.5], [0.5, 0.6], "A", "B") == "There is no digit to compare."
 

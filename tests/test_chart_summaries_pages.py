@@ -107,12 +107,14 @@ def test_per_class_page_summarises_its_three_charts(store, mnist):
     assert "highest error rate" in summaries(at)[0]
 
 
-def test_per_class_page_in_normal_mode_keeps_only_the_history_sentence_as_a_caption(store, mnist):
-    info, loaded, _ = run_and_predictions(store, mnist, "tiny mlp")
+def test_per_class_page_in_normal_mode_keeps_the_bars_and_history_sentences_as_captions(store, mnist):
+    info, loaded, cm = run_and_predictions(store, mnist, "tiny mlp")
     at = open_page("per_class", projector="off", run_id=info.run_id)
     assert summaries(at) == []
     captions = [html.unescape(c.value).replace("\\", "") for c in at.caption]
+    assert cs.per_class_summary(per_class_accuracy(cm)) in captions
     assert cs.per_class_history_summary(loaded.history["epochs"]) in captions
+    assert not any(c.startswith("“Second: ") for c in captions)  # the comparison's sentence is the projector's
 
 
 def test_confusion_page_summary_opened_with_the_projector_link(store, mnist):

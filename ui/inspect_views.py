@@ -84,9 +84,9 @@ def show_confusion_heatmap(cm: np.ndarray):
 
 
 def show_per_class_bars(values: np.ndarray, measure: str) -> None:
-    """Accuracy or error rate of each digit, with its summary."""
+    """Accuracy or error rate of each digit, and the sentence naming the hardest and the easiest digit."""
     st.altair_chart(charts.per_class_bar_chart(values, measure), width="stretch")
-    chart_summary(per_class_summary(values, measure))
+    chart_summary(per_class_summary(values, measure), always=True)
 
 
 def show_per_class_history(epochs: list[dict]) -> None:

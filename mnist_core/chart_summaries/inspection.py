@@ -33,6 +33,8 @@ def compare_runs_summary(first, second, first_name: str, second_name: str, measu
 
     >>> compare_runs_summary([0.9, 0.95, 0.99], [0.95, 0.94, 0.99], "This run: a", "Second: b")
     '“Second: b” does better on 1 of 3 digits and worse on 1; the biggest gap is on digit 0 (95% against 90%).'
+    >>> compare_runs_summary([0.9, 0.9], [0.95, 0.96], "a", "b")
+    '“b” does better on every digit; the biggest gap is on digit 1 (96% against 90%).'
     >>> compare_runs_summary([], [], "a", "b")
     'There is no digit to compare.'
     """
@@ -44,7 +46,11 @@ def compare_runs_summary(first, second, first_name: str, second_name: str, measu
     if better == worse == 0:
         return f"“{second_name}” and “{first_name}” score the same on every digit."
     digit = int(np.abs(gains).argmax())
-    return (f"“{second_name}” does better on {better} of {plural(first.size, 'digit')} and worse on {worse}; "
+    if better == first.size or worse == first.size:
+        tally = f"does {'better' if better else 'worse'} on every digit"
+    else:
+        tally = f"does better on {better or 'none'} of {plural(first.size, 'digit')} and worse on {worse or 'none'}"
+    return (f"“{second_name}” {tally}; "
             f"the biggest gap is on digit {digit} ({pct(second[digit])} against {pct(first[digit])}).")
 
 
