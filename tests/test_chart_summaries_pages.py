@@ -7,6 +7,7 @@ owned by this test's user token.
 """
 import html
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -144,3 +145,30 @@ def test_runs_page_summarises_the_overlay_in_both_modes(store):
     at.segmented_control(key="compare_metric").set_value("training loss").run()
     assert not at.exception
     assert any(s.startswith("Of 2 runs, ") and "lowest in training loss" in s for s in summaries(at))
+
+
+@pytest.mark.usefixtures("router_mode")
+def test_experiments_page_summarises_a_finished_study(runs_dir):
+    from mnist_core import experiments as ex
+    from ui.session import get_jobs
+
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=60)
+    at.query_params["user"] = USER
+    at.session_state["projector_mode"] = True
+    at.run()
+    at.switch_page("pages/experiments.py").run()
+    at.selectbox(key="experiment_study").set_value("custom").run()
+    at.selectbox(key="custom_base").set_value("softmax").run()
+    at.selectbox(key="custom_knob").set_value("l2").run()
+    at.text_input(key="custom_values_l2").set_value("0.1, 0.0001").run()
+    at.button(key="run_experiment").click().run()
+    job = get_jobs().latest_job(USER, kind="study")
+    deadline = time.time() + 120
+    while job.active and time.time() < deadline:
+        time.sleep(0.05)
+    assert not job.active
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    rows = job.result
+    assert summaries(at) == [cs.accuracy_bars_summary(ex.summarize(rows)), cs.loss_overlay_summary(rows)]
+    assert summaries(at)[0].startswith("Of 2 runs, “L2 0.0001” ends highest in test accuracy")  # less decay, better here
