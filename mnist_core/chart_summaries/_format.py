@@ -3,11 +3,16 @@ from __future__ import annotations
 
 
 def pct(value: float) -> str:
-    """A share in [0, 1] as a percentage with one decimal, dropping a trailing ".0".
+    """A share in [0, 1] as a percentage with one decimal, dropping a trailing ".0"; a share that
+    would round to 0% or 100% without being it says so ("under 0.1%"), so that no runner-up reads 0%.
 
-    >>> pct(0.961), pct(0.98), pct(1.0)
-    ('96.1%', '98%', '100%')
+    >>> pct(0.961), pct(0.98), pct(1.0), pct(0.0), pct(0.0003), pct(0.99996)
+    ('96.1%', '98%', '100%', '0%', 'under 0.1%', 'over 99.9%')
     """
+    if 0 < value < 0.0005:
+        return "under 0.1%"
+    if 0.9995 <= value < 1:
+        return "over 99.9%"
     return f"{100 * value:.1f}%".replace(".0%", "%")
 
 
