@@ -44,6 +44,10 @@ PROJECTOR_CSS = f"""
   .stApp [data-testid="stVegaLiteChart"] .mark-rule line {{ stroke-width: 3px !important; }}
   .stApp [data-testid="stVegaLiteChart"] .mark-symbol path {{ stroke-width: 3px !important; }}
   .stApp [data-testid="stVegaLiteChart"] text {{ font-size: 18px !important; fill: {TEXT} !important; }}
+  /* The larger axis labels are drawn after Vega has laid the chart out for the small ones: let them
+     overflow the chart's box into a margin, instead of being cut off at its left edge. */
+  .stApp [data-testid="stVegaLiteChart"] {{ padding-left: 1.75rem; }}
+  .stApp [data-testid="stVegaLiteChart"] svg {{ overflow: visible; }}
   .stApp [data-testid="stVegaLiteChart"] .role-axis-domain line,
   .stApp [data-testid="stVegaLiteChart"] .role-axis-tick line {{ stroke: {TEXT} !important; stroke-width: 2px !important; }}
   .stApp button p, .stApp button [data-testid="stMarkdownContainer"] {{ color: inherit !important; }}
