@@ -41,6 +41,11 @@ class EpochEvent:
         return asdict(self)
 
 
+class JobStopped(Exception):
+    """Raised by a job that honours Stop midway with nothing worth keeping (an analysis): it ends as
+    "cancelled", in a thread (jobs.py) as in a worker process (workers.py)."""
+
+
 class Callback:
     """Base class: every hook does nothing. Override the ones you need."""
 

@@ -1,6 +1,6 @@
 """JobManager's work outside its own threads, and its memory across restarts (a mixin of jobs.JobManager).
 
-- `_submit_to_pool`: a training run or a study goes to the warm worker pool
+- `_submit_to_pool`: a training run, a study or an analysis goes to the warm worker pool
   (workers.py, through job_worker.py) or, with executor "ray", to a Ray cluster
   (ray_executor.py); `_on_event` applies what comes back to the Job (state,
   progress, result), so a page cannot tell where the job ran.
@@ -27,11 +27,13 @@ class ElsewhereAndAfterRestart:
     def _on_event(self, job: Job, kind: str, payload) -> None:
         """An event of a job running elsewhere (a worker process, a Ray task), applied to the Job.
         Called from the pool's or the executor's thread: quick, and it never raises into it."""
+        from .analysis_jobs import ANALYSIS, keep_in_server
         from .job_worker import replay
         from .jobs import CANCELLED, FAILED, FINISHED, RUNNING
 
         if kind == "running":
             job.state, job.started = RUNNING, time.time()
+            job.worker_pid = (payload or {}).get("pid")
             self._record_start(job)
         elif kind == "call":
             replay(job.progress, payload)
@@ -39,6 +41,8 @@ class ElsewhereAndAfterRestart:
             if kind == "done":
                 job.result, job.run_info, job.save_error = (payload["result"], payload["run_info"],
                                                             payload["save_error"])
+                if job.kind == ANALYSIS:
+                    keep_in_server(job)  # e.g. the flip comparison's cache, read by the Draw page
             elif kind == "failed":
                 job.error = payload
             state = {"done": FINISHED, "failed": FAILED, "cancelled": CANCELLED}[kind]

@@ -2,10 +2,11 @@
 
 In the worker, `job_task` rebuilds the Job from its plain-data spec and runs
 the same runner a thread would (jobs.RUNNERS), with a `Relay` as its progress
-object: every progress call (fit's events, a study's start_run/end_run...) is
-applied to a real History or StudyProgress there and sent, as plain data, to
-the server, where `replay` applies it to the Job's own progress object. So a
-page draws the same snapshot whether a job ran in a thread or in a process.
+object: every progress call (fit's events, a study's start_run/end_run, an
+analysis's update) is applied to a real History, StudyProgress or TaskProgress
+there and sent, as plain data, to the server, where `replay` applies it to
+the Job's own progress object. So a page draws the same snapshot whether a job
+ran in a thread or in a process.
 
 `shared_pool(data)` is the one process-wide pool for a dataset: every
 JobManager (one per run-store folder) shares its warm workers.
@@ -16,10 +17,10 @@ import threading
 
 from .workers import TASKS, WorkerPool
 
-# The progress calls that change what a page draws; everything else (set_model, snapshot,
-# to_dict, ...) stays in the worker.
+# The progress calls that change what a page draws (an analysis's TaskProgress has one: `update`);
+# everything else (set_model, snapshot, to_dict, ...) stays in the worker.
 RELAYED = {"on_train_start", "on_batch_end", "on_epoch_end", "on_train_end", "plan", "start_run", "end_run",
-           "finish"}
+           "finish", "update"}
 TASKS["job"] = "mnist_core.job_worker:job_task"
 
 _POOLS: dict[int, WorkerPool] = {}

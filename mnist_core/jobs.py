@@ -37,8 +37,8 @@ from typing import Callable
 
 import torch
 
-from .analysis_jobs import ANALYSIS, TaskProgress, run_analysis_job, task_label
-from .callbacks import Callback
+from .analysis_jobs import ANALYSIS, TaskProgress, run_analysis_job, runs_in_worker, task_label
+from .callbacks import Callback, JobStopped
 from .caps import CapError
 from .config import ConfigError, TrainConfig
 from .experiments import StudyProgress, run_and_save, run_plan, study_for
@@ -115,6 +115,7 @@ class Job:
     started: float | None = None
     finished: float | None = None
     on_stop: Callable[[], None] | None = field(default=None, repr=False)  # tells a worker process
+    worker_pid: int | None = None  # the worker process running it (executor "processes"), None in a thread
 
     @property
     def owner(self) -> str:
@@ -290,8 +291,10 @@ class JobManager(ElsewhereAndAfterRestart):
         return job
 
     def _runs_elsewhere(self, spec: JobSpec) -> bool:
-        """Training runs and studies go to the executor; a Step-mode session (driven press by press
-        from the page) and the Draw page's analyses still run in a thread of this process."""
+        """Training runs, studies and (executor "processes") analyses but the neighbour index go to the executor;
+        a Step-mode session, driven press by press from the page (step_job.py), runs in a thread here."""
+        if spec.kind == ANALYSIS:
+            return self.executor == "processes" and runs_in_worker(spec.options)
         return self.executor != "threads" and spec.kind in (TRAIN, STUDY) and not is_step_mode(spec)
 
     @staticmethod
@@ -378,6 +381,8 @@ class JobManager(ElsewhereAndAfterRestart):
             torch.set_num_threads(self.threads_per_job)
             job.result = self.runners[job.kind](job, data, self.store)
             job.state = FINISHED
+        except JobStopped:  # an analysis stopped midway: nothing kept
+            job.state = CANCELLED
         except ConfigError as error:
             job.error, job.state = str(error), FAILED
         except Exception as error:  # a crash must end as a visible failed job, never a hung one

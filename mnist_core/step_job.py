@@ -1,5 +1,8 @@
 """Step mode as a job: a StepSession in a worker thread, driven by the page's presses.
 
+It stays in a thread of the server, never a worker process: it is interactive (one press, a few
+batches, then a picture the page shows at once), so its live session must sit next to the page.
+
 The page never trains: it calls `progress.request("step", 1)` (or `("step", 10)`,
 `("epoch",)`, `("finish",)`), which queues a command and returns an Event that is
 set once the worker has done it. The worker holds a training slot only while it

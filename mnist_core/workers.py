@@ -38,7 +38,7 @@ from typing import Callable
 
 import torch.multiprocessing as mp
 
-from .callbacks import Callback
+from .callbacks import Callback, JobStopped
 
 WORKER_NICENESS = 10  # pages before training: the web server keeps its priority
 # task name -> "module:function" run in the worker as function(data, payload, report, stop) -> dict
@@ -59,13 +59,13 @@ def death_sentence(exitcode: int | None) -> str:
     """Why a worker process ended, in words, from its exit code.
 
     >>> death_sentence(-9)
-    'The training process was killed (signal 9; the machine may have run out of memory). The server is fine: press Train to try again.'
+    'The process running this job was killed (signal 9; the machine may have run out of memory). The server is fine: start it again to retry.'
     """
     if exitcode is not None and exitcode < 0:
         how = f"was killed (signal {-exitcode}; the machine may have run out of memory)"
     else:
         how = f"ended unexpectedly (exit code {exitcode})"
-    return f"The training process {how}. The server is fine: press Train to try again."
+    return f"The process running this job {how}. The server is fine: start it again to retry."
 
 
 # ----------------------------------------------------------------- in the worker
@@ -169,6 +169,8 @@ def _worker_main(index: int, data, connection, stop_job, threads, parent_pid: in
             connection.send(("done", job_id, answer))
         except WorkerLost:
             return
+        except JobStopped:
+            connection.send(("cancelled", job_id, None))
         except ConfigError as error:
             connection.send(("failed", job_id, str(error)))
         except MemoryError:
@@ -429,7 +431,7 @@ class WorkerPool:
                         continue  # a late event of a job already ended
                     elif kind == "event":
                         self._deliver(worker.item, *payload)
-                    else:  # "done" or "failed"
+                    else:  # "done", "failed" or "cancelled" (a job that honoured Stop with nothing to keep)
                         self._finish(worker, kind, payload)
                         self._schedule()
         except (EOFError, OSError):

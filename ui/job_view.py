@@ -58,7 +58,9 @@ def draw_queued(job: Job, key: str) -> None:
 
 def draw_ended(job: Job, finished: JobDrawer) -> None:
     """The final view: the page's own for a finished job; the shared one if cancelled or failed."""
-    if job.state == CANCELLED:
+    if job.state == CANCELLED and job.started is not None:  # an analysis stopped midway
+        st.info("Stopped before it finished: nothing was kept.", icon=":material/cancel:")
+    elif job.state == CANCELLED:
         st.info("Cancelled before it started: it was still waiting for a training slot.", icon=":material/cancel:")
     elif job.state == FAILED or job.result is None:
         st.error(plain(job.error or "The job failed."), icon=":material/error:")
