@@ -9,7 +9,7 @@ to the job's `on_event(kind, payload)` from one dispatcher thread.
 
 - A crash, an out-of-memory kill or a `kill -9` of a worker ends its job as
   "failed" with a sentence; the pool starts a replacement. The server stays up.
-- Stop: the pool raises a shared flag that `fit()` reads before every batch.
+- Stop: the pool raises a shared flag that `fit()` reads before every batch (an analysis: at every update).
 - Threads: a job alone uses every core; once a second job runs, each uses one
   thread (a shared number the worker applies between batches). Never more
   threads in all than cores. Workers run at a lower priority (`os.nice`).

@@ -141,3 +141,29 @@ def test_class_drawings_per_student_and_fine_tuning(run, runs_dir):
     assert tuned.owner == at.query_params["user"] and tuned.extra["fine_tuned_from"] == run_id
     frames = [d.value for d in at.dataframe]
     assert any("before" in f.columns and "after" in f.columns for f in frames)
+
+
+def test_a_fine_tune_stopped_midway_says_that_nothing_was_kept(run, runs_dir):
+    from ui.session import get_data, get_jobs
+    run_id, model = run
+    handwriting = HandwritingStore(runs_dir)
+    for i in range(30):
+        image = predict_digit(model, canvas_of(i % 10, seed=200 + i)).preprocessed.image
+        handwriting.save(image, i % 10, owner="student")
+    at, _ = drawn_page(0)
+    # What the button starts, made long enough to stop halfway (the page always asks for the default epochs).
+    job = get_jobs().submit_analysis("fine-tune", get_data(), owner=at.query_params["user"], run_id=run_id,
+                                     epochs=5000)
+    deadline = time.time() + 120
+    while not (job.state == "running" and job.progress.snapshot()["share"] > 0) and time.time() < deadline:
+        time.sleep(0.05)
+    at.run()
+    bars = [p.proto.text.replace("\\", "") for p in at.get("progress")]  # (markdown-escaped)
+    assert any(t.startswith("Fine-tuning: step ") and t.endswith(" of 10000…") for t in bars), bars
+    job.stop()  # what the teacher console's Stop calls
+    while job.active and time.time() < deadline:
+        time.sleep(0.05)
+    at.run()
+    assert job.state == "cancelled" and not at.exception
+    assert "Stopped before it finished: nothing was kept." in texts(at.info)
+    assert [info.run_id for info in RunStore(runs_dir).list()] == [run_id]
