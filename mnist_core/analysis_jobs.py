@@ -151,6 +151,7 @@ def _flip_comparison(job, data, store):
 
 
 def _fine_tune(job, data, store):
+    """The run tuned on the class's drawings (options: run_id; epochs, FineTuneSettings'), saved as a new run."""
     from .fine_tune import FineTuneSettings, as_train_result, fine_tune
     from .handwriting import HandwritingStore, examples_to_tensor
 

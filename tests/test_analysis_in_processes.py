@@ -106,7 +106,7 @@ def test_the_hidden_map_is_computed_in_a_worker_and_cached_in_the_run(manager, s
     assert np.array_equal(cached.points, job.result.points) and len(cached.points) == len(data.test_labels)
 
 
-def test_the_flip_comparison_runs_in_a_worker_and_fills_the_servers_cache(manager, store, data, run_id, trained):
+def test_the_flip_comparison_runs_in_a_worker_and_fills_the_servers_cache(manager, store, data, run_id):
     other = fit(TrainConfig(arch="softmax", epochs=1, batch_size=10, val_fraction=0.0), data)
     run_ids = {"mlp": run_id, "softmax": store.save(other, owner="teacher", test_labels=data.test_labels).run_id}
     job = manager.submit_analysis("flip-comparison", data, owner="carol", run_ids=run_ids, count=3)
