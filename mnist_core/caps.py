@@ -189,3 +189,15 @@ class ClassroomPolicy:
             check_space(self.store, owner, needed, self.caps_for(owner))
         except CapError as error:
             raise RunStoreError(str(error)) from None
+
+
+def checked_store(runs_root):
+    """A RunStore at `runs_root` whose saves first check the disk reserve and the owner's quota
+    (the class caps in that store's database): what a worker process saves into for the app."""
+    from .classroom import Classroom
+    from .database import open_database
+    from .runs import RunStore
+
+    store = RunStore(runs_root)
+    store.space_check = ClassroomPolicy(Classroom(open_database(runs_root)), RunStore(runs_root)).space_check
+    return store

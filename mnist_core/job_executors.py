@@ -50,7 +50,8 @@ class ElsewhereAndAfterRestart:
             job.state, job.finished = state, time.time()
 
     def _submit_to_pool(self, job: Job, data) -> None:
-        payload = {"spec": job.spec.to_dict(), "job_id": job.job_id, "runs_root": str(self.store.root)}
+        payload = {"spec": job.spec.to_dict(), "job_id": job.job_id, "runs_root": str(self.store.root),
+                   "check_space": self.policy is not None}  # the class caps' disk check, again just before the save
         on_event = lambda kind, event: self._on_event(job, kind, event)  # noqa: E731
         if self.executor == "ray":
             from .ray_executor import RayExecutor

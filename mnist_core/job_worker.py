@@ -54,6 +54,7 @@ def replay(progress, call) -> None:
 
 def job_task(data, payload: dict, report, stop) -> dict:
     """Run payload["spec"] (a JobSpec dict) as jobs.py would in a thread; the outcome as plain data."""
+    from .caps import checked_store
     from .device import for_inspection
     from .jobs import RUNNERS, Job, JobManager, JobSpec
     from .runs import RunStore
@@ -62,7 +63,8 @@ def job_task(data, payload: dict, report, stop) -> dict:
     spec = JobSpec.from_dict(payload["spec"])
     job = Job(job_id=payload["job_id"], spec=spec, progress=Relay(JobManager.new_progress(spec), report),
               stop_event=stop)
-    result = RUNNERS[spec.kind](job, data, RunStore(payload["runs_root"]))
+    store = checked_store(payload["runs_root"]) if payload.get("check_space") else RunStore(payload["runs_root"])
+    result = RUNNERS[spec.kind](job, data, store)
     if isinstance(result, TrainResult) and result.model is not None:
         result.model = for_inspection(result.model)
     return {"result": result, "run_info": job.run_info, "save_error": job.save_error}

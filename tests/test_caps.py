@@ -145,3 +145,53 @@ def test_a_save_over_the_quota_is_refused_before_a_byte_is_written(tmp_path, tin
     assert store.list() == [] and not any(p.name.startswith(".tmp-") for p in store.root.glob("*"))
     set_class_caps(room, None, Caps())
     assert store.save(tiny_result, owner=ada.owner).owner == ada.owner
+
+
+def test_a_worker_process_checks_the_quota_again_just_before_it_saves(tmp_path, synthetic):
+    """The app's jobs train in worker processes: their save goes through the class caps too (job_worker.job_task)."""
+    import threading
+
+    from mnist_core.database import open_database
+    from mnist_core.job_worker import job_task
+    from mnist_core.jobs import TRAIN, JobSpec
+
+    root = tmp_path / "runs"
+    room = Classroom(open_database(root))
+    ada = room.join(None, "Ada", "1234")
+    set_class_caps(room, None, Caps(quota_bytes_per_student=1 * MB))  # a default MLP run needs about 2 MB
+    spec = JobSpec(kind=TRAIN, owner=ada.owner, config=TrainConfig(epochs=1, batch_size=50))
+    payload = {"spec": spec.to_dict(), "job_id": 1, "runs_root": str(root), "check_space": True}
+    out = job_task(synthetic, payload, lambda kind, event: None, threading.Event())
+    assert out["run_info"] is None and out["save_error"].startswith("Your runs take 0 MB of your 1 MB")
+    assert RunStore(root).list() == []
+    out = job_task(synthetic, {**payload, "check_space": False}, lambda kind, event: None, threading.Event())
+    assert out["save_error"] is None and [r.owner for r in RunStore(root).list()] == [ada.owner]
+
+
+@pytest.mark.parametrize("with_policy", [True, False])
+def test_the_job_manager_asks_its_workers_for_that_check_when_it_has_class_caps(tmp_path, monkeypatch, synthetic,
+                                                                                 with_policy):
+    import time
+
+    from mnist_core.caps import ClassroomPolicy
+    from mnist_core.jobs import JobManager
+
+    sent = {}
+
+    class Pool:  # stands in for the worker processes: only the payload they would get is looked at
+        def submit(self, owner, kind, payload, on_event):
+            sent.update(payload)
+            return 1
+
+        def stop(self, pool_id):
+            pass
+
+    monkeypatch.setattr("mnist_core.job_worker.shared_pool", lambda data: Pool())
+    room = Classroom(Database(tmp_path / "db.sqlite3"))
+    store = RunStore(tmp_path / "runs")
+    jobs = JobManager(store, executor="processes", policy=ClassroomPolicy(room, store) if with_policy else None)
+    jobs.submit_training(TrainConfig(epochs=1, batch_size=50), synthetic, owner=room.join(None, "Ada", "1234").owner)
+    deadline = time.time() + 10
+    while not sent and time.time() < deadline:
+        time.sleep(0.01)
+    assert sent["check_space"] is with_policy
