@@ -26,15 +26,7 @@ import torch  # noqa: E402
 from mnist_core.data import load_mnist  # noqa: E402
 from mnist_core.experiments import get_study, run_experiment, summarize  # noqa: E402
 from mnist_core.experiments.classic import CLASSIC_STUDIES, reproduction  # noqa: E402
-from mnist_core.metrics import confusion_matrix, top_confusions  # noqa: E402
-
-
-def keep_confusion(confusions: list, seed: int, row, result, data) -> None:
-    """The test confusion matrix of every run with a reported number (the classic studies name confusions)."""
-    if result is not None and row.reported_test_accuracy is not None and result.test_probabilities is not None:
-        predicted = result.test_probabilities.argmax(1)
-        confusions.append({"seed": seed, "label": row.label,
-                           "matrix": confusion_matrix(data.test_labels.numpy(), predicted)})
+from mnist_core.metrics import top_confusions  # noqa: E402
 
 
 def print_epochs(summaries: list[list[dict]]) -> None:
@@ -65,15 +57,14 @@ def main(argv=None) -> None:
     figures = []
     for name in args.studies:
         study = get_study(name)
-        per_seed, summaries, seconds, cpu, confusions = [], [], [], [], []
+        per_seed, summaries, seconds, cpu = [], [], [], []
         for seed in range(args.seeds):
             start, start_cpu = time.perf_counter(), time.process_time()
-            rows = run_experiment(study, data, seeds=(seed,), on_run_end=lambda row, result: keep_confusion(
-                confusions, seed, row, result, data))
+            rows = run_experiment(study, data, seeds=(seed,))
             seconds.append(time.perf_counter() - start)
             cpu.append(time.process_time() - start_cpu)
             summaries.append(summarize(rows))
-            per_seed.append(reproduction(summaries[-1], study.compare))
+            per_seed.append(reproduction(summaries[-1], study.compare, study.reported_confusions))
             # Each seed's figures at once: a long study on a busy machine may be stopped before the table.
             print(f"{name} seed {seed}: {seconds[-1]:.0f} s wall, {cpu[-1]:.0f} s CPU; " + "; ".join(
                 f"{r['label']} {r['yours']:.2f} at {r['measured_at']} (reported {r['reported']:.2f})" for r in per_seed[-1]["rows"]
@@ -94,19 +85,25 @@ def main(argv=None) -> None:
         print(f"\n'yours' is the test accuracy at: {' / '.join(where)}.")
         if study.compare != "final":
             print_epochs(summaries)
-        if confusions:
-            print("\nMost common test confusions of the final weights (true -> read as: count):")
-            for c in confusions:
-                print(f"- seed {c['seed']}, {c['label']}: " + ", ".join(
-                    f"{t['true']} -> {t['predicted']}: {t['count']}" for t in top_confusions(c["matrix"], 8)))
+        print("\nMost common test confusions of the final weights, settings with a reported number "
+              "(true -> read as: count):")
+        for seed, seed_summaries in enumerate(summaries):
+            for s in seed_summaries:
+                if s.get("reported_test_accuracy") is not None and s.get("confusion") is not None:
+                    print(f"- seed {seed}, {s['label']}: " + ", ".join(
+                        f"{t['true']} -> {t['predicted']}: {t['count']}" for t in top_confusions(s["confusion"], 8)))
+        for seed, p in enumerate(per_seed):
+            for c in p["confusions"]:
+                print(f"- seed {seed}, reported settings pooled: {c['digit']} read as {c['reported']}: "
+                      f"{'held' if c['held'] else 'did NOT hold'} (most common: {c['yours']})")
         broken = [(seed, o) for seed, p in enumerate(per_seed) for o in p["orderings"] if o["held"] is False]
         print("\nOrderings (reported gap ≥ 1 point): " + (
             "all held for every seed." if not broken else "; ".join(
                 f"seed {seed}: {o['higher']} > {o['lower']} did not hold" for seed, o in broken)))
         figures.append({"study": name, "seconds": [round(s, 1) for s in seconds], "cpu_seconds": [round(s, 1) for s in cpu],
                         "rows": [p["rows"] for p in per_seed], "broken_orderings": len(broken),
-                        "confusions": [{**c, "matrix": c["matrix"].tolist()} for c in confusions],
-                        "summaries": [[{k: v for k, v in s.items() if not k.endswith("_curve")} for s in seed_summaries]
+                        "summaries": [[{k: v.tolist() if k == "confusion" and v is not None else v
+                                        for k, v in s.items() if not k.endswith("_curve")} for s in seed_summaries]
                                       for seed_summaries in summaries]})
     print(json.dumps({"threads": args.threads, "seeds": args.seeds, "studies": figures}))
 

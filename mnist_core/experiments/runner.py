@@ -75,6 +75,7 @@ class RunRow:
     test_loss_curve: list = field(default_factory=list, repr=False)  # per epoch, when tracked
     test_accuracy_curve: list = field(default_factory=list, repr=False)  # per epoch, when tracked
     templates: np.ndarray | None = field(default=None, repr=False)  # (10, 28, 28) softmax weights
+    confusion: np.ndarray | None = field(default=None, repr=False)  # (10, 10) on the test set, rows true
 
     CSV_FIELDS = ("study", "index", "label", "group", "knob", "value", "seed", "kind", "model", "status",
                   "test_accuracy", "test_loss", "macro_precision", "macro_recall", "macro_f1",
@@ -101,8 +102,9 @@ def _metrics(y_true, probabilities) -> dict:
     probabilities = np.asarray(probabilities, dtype=np.float64)
     predicted = probabilities.argmax(axis=1)
     y_true = np.asarray(y_true)
-    report = precision_recall_f1(confusion_matrix(y_true, predicted))
-    return {"test_accuracy": float((predicted == y_true).mean()),
+    confusion = confusion_matrix(y_true, predicted)
+    report = precision_recall_f1(confusion)
+    return {"test_accuracy": float((predicted == y_true).mean()), "confusion": confusion,
             "macro_precision": report.macro_precision, "macro_recall": report.macro_recall,
             "macro_f1": report.macro_f1, "mean_confidence": float(probabilities.max(axis=1).mean())}
 
@@ -158,7 +160,7 @@ def run_baseline(name: str, data, config: TrainConfig) -> dict:
     """Fit a scikit-learn baseline on the flattened pixels of the run's training subset.
 
     Same images as the torch runs (the split of `config`'s subset and seed), pixels
-    scaled to [0, 1]. Returns test accuracy, macro precision/recall/F1 and train_seconds.
+    scaled to [0, 1]. Returns test accuracy, the confusion matrix, macro precision/recall/F1 and train_seconds.
     """
     # scikit-learn is imported here: it is heavy, and only the model-family study needs it.
     from sklearn.ensemble import RandomForestClassifier
@@ -357,6 +359,8 @@ def summarize(rows: list[RunRow]) -> list[dict]:
             "test_accuracy_max": max(accuracies) if accuracies else None,
             "parameters": first.parameters, "reported_test_accuracy": first.reported_test_accuracy,
             "best_val_epochs": [r.best_val_epoch for r in members if r.best_val_epoch is not None],
+            "confusion": (np.sum([r.confusion for r in members], axis=0)
+                          if all(r.confusion is not None for r in members) else None),  # pooled over seeds
             "test_loss_curve": list(np.mean([r.test_loss_curve for r in members], axis=0))
             if all(len(r.test_loss_curve) == len(first.test_loss_curve) and r.test_loss_curve for r in members)
             else [],
