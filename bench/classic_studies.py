@@ -67,8 +67,8 @@ def main(argv=None) -> None:
             per_seed.append(reproduction(summaries[-1], study.compare, study.reported_confusions))
             # Each seed's figures at once: a long study on a busy machine may be stopped before the table.
             print(f"{name} seed {seed}: {seconds[-1]:.0f} s wall, {cpu[-1]:.0f} s CPU; " + "; ".join(
-                f"{r['label']} {r['yours']:.2f} at {r['measured_at']} (reported {r['reported']:.2f})" for r in per_seed[-1]["rows"]
-                if r["yours"] is not None), file=sys.stderr, flush=True)
+                f"{r['label']} {r['yours']:.2f} at {r['measured_at']} (reported {r['reported']:.2f})"
+                for r in per_seed[-1]["rows"] if r["yours"] is not None), file=sys.stderr, flush=True)
         print(f"\n### {name} (wall {', '.join(f'{s:.0f}' for s in seconds)} s; CPU "
               f"{', '.join(f'{s:.0f}' for s in cpu)} s for seeds 0-{args.seeds - 1})\n")
         print("| setting | reported | " + " | ".join(f"seed {s}" for s in range(args.seeds))

@@ -129,3 +129,12 @@ def test_the_reported_confusions_are_checked_on_the_pooled_test_confusions():
 def test_classic_overfitting_names_the_confusions_it_reported():
     assert ex.STUDIES["classic-overfitting"].reported_confusions == ((9, (3, 4, 7)), (5, (3,)))
     assert all(not s.reported_confusions for name, s in ex.STUDIES.items() if name != "classic-overfitting")
+
+
+def test_the_results_table_shows_the_best_validation_figure_only_where_it_is_compared():
+    from ui.experiment_views import results_table
+
+    summaries = ex.summarize([_row(0, 0.980, 0.982, 17), _row(1, 0.978, 0.986, 19)])
+    overfitting = results_table(ex.STUDIES["classic-overfitting"], summaries)
+    assert list(overfitting["test acc. at best val. %"]) == [pytest.approx(98.4)]
+    assert "test acc. at best val. %" not in results_table(ex.STUDIES["classic-dropout"], summaries).columns

@@ -244,7 +244,7 @@ def results_table(study: ex.Study, summaries: list[dict]) -> pd.DataFrame:
         line[study.knob_label] = s["label"]
         line["test acc. %"] = _percent(s["test_accuracy"])
         if study.compare == "best_val":
-            line["test acc. at best val. epoch %"] = _percent(s.get("test_accuracy_at_best_val"))
+            line["test acc. at best val. %"] = _percent(s.get("test_accuracy_at_best_val"))
         if repeated:
             line["± (std, seeds)"] = _percent(s["test_accuracy_std"])
         if reported:

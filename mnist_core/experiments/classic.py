@@ -93,7 +93,9 @@ def _classic_overfitting() -> Study:
             "for validation. As the study did, the number set beside its figures is the test accuracy at the "
             "epoch with the best validation accuracy.\n\n"
             "**What to expect:** the training loss keeps falling while the test loss turns up after a few "
-            "epochs: the model starts to memorise. L2 keeps the test loss lower for longer. The study found 9 "
+            "epochs: the model starts to memorise. L2 keeps the test loss lower for longer (measured here, "
+            "seeds 0-2: 0.060-0.063 against 0.065-0.066 at the best validation epoch), but here it does not "
+            "buy the half point of accuracy the study reported (98.25-98.31% against 98.29-98.35%). The study found 9 "
             "most often read as 3, 4 or 7, and 5 as 3: the comparison below checks that on your test "
             "confusions, and a run's confusion matrix shows them."))
 
