@@ -125,3 +125,17 @@ def history_to_csv(history: dict) -> str:
     writer.writeheader()
     writer.writerows(history_csv_rows(history))
     return out.getvalue()
+
+
+def best_val_epoch(epochs: list[dict]) -> int | None:
+    """The 1-based epoch with the highest validation accuracy (ties go to the earliest), from a
+    history's epoch events; None when there is no validation set or no epoch.
+
+    >>> best_val_epoch([{"epoch": 1, "val_accuracy": 0.9}, {"epoch": 2, "val_accuracy": 0.95},
+    ...                 {"epoch": 3, "val_accuracy": 0.95}, {"epoch": 4, "val_accuracy": 0.94}])
+    2
+    >>> best_val_epoch([{"epoch": 1, "val_accuracy": None}]) is None, best_val_epoch([]) is None
+    (True, True)
+    """
+    scored = [(e["val_accuracy"], -e["epoch"]) for e in epochs if e.get("val_accuracy") is not None]
+    return -max(scored)[1] if scored else None

@@ -164,6 +164,30 @@ def top_confusions(cm: np.ndarray, k: int = 3) -> list[dict]:
     return out
 
 
+def misread_as(cm: np.ndarray, digit: int, reported) -> dict:
+    """Whether `reported` are the most common wrong readings of `digit` (its row of the matrix).
+
+    Held when every reported digit was misread at least once and at least as often as the
+    len(reported)-th most common wrong reading (so a tie does not break it). `yours` lists the
+    len(reported) + 1 most common wrong readings, with their counts.
+
+    >>> cm = np.array([[9, 0, 1], [0, 10, 0], [4, 2, 4]])
+    >>> misread_as(cm, 2, [0])
+    {'digit': 2, 'reported': [0], 'yours': [(0, 4), (1, 2)], 'held': True}
+    >>> misread_as(cm, 2, [1])["held"], misread_as(cm, 1, [0])["held"]
+    (False, False)
+    """
+    row = np.asarray(cm)[digit].astype(np.int64).copy()
+    row[digit] = -1  # a correct reading is no confusion
+    reported = [int(d) for d in reported]
+    order = [int(d) for d in np.argsort(-row, kind="stable") if row[d] > 0]
+    k = len(reported)
+    threshold = row[order[k - 1]] if len(order) >= k else 1
+    held = all(row[d] > 0 and row[d] >= threshold for d in reported)
+    return {"digit": digit, "reported": reported, "yours": [(d, int(row[d])) for d in order[:k + 1]],
+            "held": bool(held)}
+
+
 def describe_confusions(cm: np.ndarray, k: int = 2) -> str:
     """One sentence naming the most common confusions, e.g. '9 is read as 4 in 1.3% of cases'.
 

@@ -201,7 +201,7 @@ def draw_results(study: ex.Study, rows: list[ex.RunRow], live: bool) -> None:
     table = results_table(study, summaries)
     st.dataframe(table, hide_index=True, width="stretch", column_config=column_formats(table))
     if not live:
-        draw_reproduction(study.name, summaries)
+        draw_reproduction(study, summaries)
     left, right = st.columns(2)
     with left:
         # An explicit height: Streamlit's "content" height squeezes a layered chart with a discrete y axis.
@@ -253,6 +253,8 @@ def results_table(study: ex.Study, summaries: list[dict]) -> pd.DataFrame:
             line["model"] = s["group"]
         line[study.knob_label] = s["label"]
         line["test acc. %"] = _percent(s["test_accuracy"])
+        if study.compare == "best_val":
+            line["test acc. at best val. %"] = _percent(s.get("test_accuracy_at_best_val"))
         if repeated:
             line["± (std, seeds)"] = _percent(s["test_accuracy_std"])
         if reported:

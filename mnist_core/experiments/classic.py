@@ -13,6 +13,7 @@ least one point) held.
 from __future__ import annotations
 
 from ..config import TrainConfig
+from ..metrics import misread_as
 from .studies import Study, Variant, _sweep
 
 # The reported test accuracy of each study's settings (0-1), as the class has read them.
@@ -81,16 +82,22 @@ def _classic_overfitting() -> Study:
     return Study(
         name="classic-overfitting", title="Classic: shallow MLP and overfitting (Adam)", knob="model",
         knob_label="model", variants=variants, takeaway="overfitting", views=("test-loss",),
-        track_test_loss=True,
+        track_test_loss=True, compare="best_val", reported_confusions=((9, (3, 4, 7)), (5, (3,))),
         reported="Reported: the shallow MLP (784-512-10) was best at 98.05% without L2; with L2 λ = 3e-5 it "
                  "reached 98.5% (test loss ≈ 0.048) near epoch 89 and overfit less.",
         explanation=(
             "A linear model, a shallow MLP (784-512-10) and a deep MLP (two hidden layers of 512) train "
             "with Adam; the shallow MLP once more with L2 λ = 3e-5. After every epoch the loss is measured "
-            "on the training images and on the 10,000 test images.\n\n"
+            "on the training images and on the 10,000 test images. **Adam with a one-cycle learning rate (peak "
+            "0.001), batch 128, 20 epochs** (the linear and deep models 5), 10% of the training images held out "
+            "for validation. As the study did, the number set beside its figures is the test accuracy at the "
+            "epoch with the best validation accuracy.\n\n"
             "**What to expect:** the training loss keeps falling while the test loss turns up after a few "
-            "epochs: the model starts to memorise. L2 keeps the test loss lower for longer. Open a run's "
-            "confusion matrix: 9 is confused with 3, 4 and 7, and 5 is read as 3."))
+            "epochs: the model starts to memorise. L2 keeps the test loss lower for longer (measured here, "
+            "seeds 0-2: 0.060-0.063 against 0.065-0.066 at the best validation epoch), but here it does not "
+            "buy the half point of accuracy the study reported (98.25-98.31% against 98.29-98.35%). The study found 9 "
+            "most often read as 3, 4 or 7, and 5 as 3: the comparison below checks that on your test "
+            "confusions, and a run's confusion matrix shows them."))
 
 
 def _classic_dropout() -> Study:
@@ -174,33 +181,69 @@ CLASSIC_STUDIES = (_classic_lr(), _classic_l2(), _classic_overfitting(), _classi
                    _classic_model_family(), _classic_from_scratch())
 
 
-def reproduction(summaries: list[dict]) -> dict:
+COMPARES = ("final", "best_val")
+
+
+def measured_figure(summary: dict, compare: str = "final") -> tuple[float | None, str]:
+    """The test accuracy a study compares with its reported number, and where it was measured.
+
+    "final": the final weights' test accuracy. "best_val": the test accuracy after the epoch with
+    the highest validation accuracy (its epoch in the text; the mean over seeds); without a
+    validation curve it falls back to the final figure and says so.
+
+    >>> measured_figure({"test_accuracy": 0.98, "test_accuracy_at_best_val": 0.981, "best_val_epochs": [17]},
+    ...                 "best_val")
+    (0.981, 'best validation epoch 17')
+    >>> measured_figure({"test_accuracy": 0.98}, "best_val")
+    (0.98, 'final (no validation curve)')
+    """
+    if compare not in COMPARES:
+        raise ValueError(f"Unknown figure to compare {compare!r}: choose one of {', '.join(COMPARES)}.")
+    if compare == "best_val":
+        epochs = summary.get("best_val_epochs") or []
+        if summary.get("test_accuracy_at_best_val") is not None and epochs:
+            where = "best validation epoch" + ("s " if len(epochs) > 1 else " ") + ", ".join(map(str, epochs))
+            return summary["test_accuracy_at_best_val"], where
+        return summary.get("test_accuracy"), "final (no validation curve)"
+    return summary.get("test_accuracy"), "final"
+
+
+def reproduction(summaries: list[dict], compare: str = "final", confusions=()) -> dict:
     """Reported vs measured for every variant with a reported number, and the reported orderings.
 
-    Returns {"rows": [{label, group, reported, yours, difference, within}], "orderings":
-    [{higher, lower, reported_gap, held}]}; accuracies and differences in points.
+    `compare` is the study's `Study.compare`: which measured figure stands beside the reported one
+    (`measured_figure`). `confusions` is its `Study.reported_confusions`, checked on the test
+    confusions of the variants with a reported number, pooled (`metrics.misread_as`). Returns
+    {"rows": [{label, group, reported, yours, difference, within, measured_at}], "orderings":
+    [{higher, lower, reported_gap, held}], "confusions": [{digit, reported, yours, held}]};
+    accuracies and differences in points.
 
     >>> out = reproduction([{"label": "a", "group": "", "reported_test_accuracy": 0.95, "test_accuracy": 0.94},
     ...                     {"label": "b", "group": "", "reported_test_accuracy": 0.90, "test_accuracy": 0.91}])
-    >>> [r["within"] for r in out["rows"]], out["orderings"][0]["held"]
-    ([True, True], True)
+    >>> [r["within"] for r in out["rows"]], out["orderings"][0]["held"], out["rows"][0]["measured_at"]
+    ([True, True], True, 'final')
     """
-    rows, reported = [], [s for s in summaries if s.get("reported_test_accuracy") is not None]
+    reported = [s for s in summaries if s.get("reported_test_accuracy") is not None]
+    figures = {id(s): measured_figure(s, compare) for s in reported}
+    rows = []
     for s in reported:
-        yours = s.get("test_accuracy")
+        yours, where = figures[id(s)]
         difference = None if yours is None else 100 * (yours - s["reported_test_accuracy"])
         rows.append({"label": s["label"], "group": s.get("group", ""), "reported": 100 * s["reported_test_accuracy"],
                      "yours": None if yours is None else 100 * yours, "difference": difference,
-                     "within": difference is not None and abs(difference) <= 100 * TOLERANCE})
+                     "within": difference is not None and abs(difference) <= 100 * TOLERANCE, "measured_at": where})
     orderings = []
     for a in reported:
         for b in reported:
             if a["reported_test_accuracy"] - b["reported_test_accuracy"] >= ORDERING_GAP - 1e-12:
-                held = (None if a.get("test_accuracy") is None or b.get("test_accuracy") is None
-                        else a["test_accuracy"] > b["test_accuracy"])
+                mine_a, mine_b = figures[id(a)][0], figures[id(b)][0]
+                held = None if mine_a is None or mine_b is None else mine_a > mine_b
                 orderings.append({"higher": a["label"], "lower": b["label"],
                                   "reported_gap": 100 * (a["reported_test_accuracy"] - b["reported_test_accuracy"]), "held": held})
-    return {"rows": rows, "orderings": orderings}
+    matrices = [s["confusion"] for s in reported if s.get("confusion") is not None]
+    pooled = sum(matrices[1:], matrices[0]) if matrices else None
+    checked = [misread_as(pooled, digit, read_as) for digit, read_as in confusions] if pooled is not None else []
+    return {"rows": rows, "orderings": orderings, "confusions": checked}
 
 
 # Why a number can miss the reported one, from what was measured here (bench/classic_studies.py);

@@ -25,7 +25,7 @@ import numpy as np
 from ..callbacks import Callback
 from ..config import ConfigError, TrainConfig
 from ..data import make_split
-from ..history import History
+from ..history import History, best_val_epoch
 from ..metrics import confusion_matrix, precision_recall_f1
 from ..runs import RunStore, RunStoreError
 from ..train import evaluate, fit
@@ -67,17 +67,22 @@ class RunRow:
     final_val_accuracy: float | None = None
     mean_confidence: float | None = None  # mean top probability on the test set
     weight_norm: float | None = None  # softmax regression: size of the 10 templates
+    best_val_epoch: int | None = None  # 1-based, the highest validation accuracy (ties: earliest)
+    test_accuracy_at_best_val: float | None = None  # the test accuracy after that epoch, when tracked
     reported_test_accuracy: float | None = None  # what a known study reported for this setting
     run_id: str | None = None  # the saved run, when it was saved
     history: dict = field(default_factory=dict, repr=False)  # fit()'s batch and epoch events
     test_loss_curve: list = field(default_factory=list, repr=False)  # per epoch, when tracked
+    test_accuracy_curve: list = field(default_factory=list, repr=False)  # per epoch, when tracked
     templates: np.ndarray | None = field(default=None, repr=False)  # (10, 28, 28) softmax weights
+    confusion: np.ndarray | None = field(default=None, repr=False)  # (10, 10) on the test set, rows true
 
     CSV_FIELDS = ("study", "index", "label", "group", "knob", "value", "seed", "kind", "model", "status",
                   "test_accuracy", "test_loss", "macro_precision", "macro_recall", "macro_f1",
                   "train_seconds", "parameters", "train_size", "epochs_run", "first_epoch_train_loss",
                   "first_epoch_val_loss", "final_train_loss", "final_val_loss", "final_train_accuracy",
-                  "final_val_accuracy", "mean_confidence", "weight_norm", "reported_test_accuracy", "run_id",
+                  "final_val_accuracy", "mean_confidence", "weight_norm", "best_val_epoch", "test_accuracy_at_best_val",
+                  "reported_test_accuracy", "run_id",
                   "reason")
 
     def record(self) -> dict:
@@ -97,25 +102,30 @@ def _metrics(y_true, probabilities) -> dict:
     probabilities = np.asarray(probabilities, dtype=np.float64)
     predicted = probabilities.argmax(axis=1)
     y_true = np.asarray(y_true)
-    report = precision_recall_f1(confusion_matrix(y_true, predicted))
-    return {"test_accuracy": float((predicted == y_true).mean()),
+    confusion = confusion_matrix(y_true, predicted)
+    report = precision_recall_f1(confusion)
+    return {"test_accuracy": float((predicted == y_true).mean()), "confusion": confusion,
             "macro_precision": report.macro_precision, "macro_recall": report.macro_recall,
             "macro_f1": report.macro_f1, "mean_confidence": float(probabilities.max(axis=1).mean())}
 
 
 class TestLossTracker(Callback):
-    """Measures the loss on the test set after every epoch (the overfitting study's curve)."""
+    """Measures the loss and accuracy on the test set after every epoch (the overfitting study's curves)."""
 
     def __init__(self, data):
         self.data = data
         self.losses: list[float] = []
+        self.accuracies: list[float] = []
 
     def on_epoch_end(self, event):
         if self.model is not None:
-            self.losses.append(evaluate(self.model, self.data.test_x, self.data.test_labels)["loss"])
+            measured = evaluate(self.model, self.data.test_x, self.data.test_labels)
+            self.losses.append(measured["loss"])
+            self.accuracies.append(measured["accuracy"])
 
 
-def _row_from_result(study: Study, index: int, variant: Variant, result, data, test_curve) -> RunRow:
+def _row_from_result(study: Study, index: int, variant: Variant, result, data,
+                     tracker: TestLossTracker | None) -> RunRow:
     epochs = result.history.get("epochs", [])
     row = RunRow(study=study.name, index=index, label=variant.label, group=variant.group, knob=study.knob,
                  value=variant.value, seed=result.config.seed, kind="torch", model=model_name(result.config),
@@ -123,7 +133,11 @@ def _row_from_result(study: Study, index: int, variant: Variant, result, data, t
                  train_seconds=result.train_seconds, parameters=result.parameters,
                  train_size=result.train_size, epochs_run=result.epochs_run, history=result.history,
                  steps_per_epoch=result.history.get("steps_per_epoch") or 1,
-                 test_loss_curve=list(test_curve), reported_test_accuracy=variant.reported)
+                 test_loss_curve=list(tracker.losses) if tracker else [],
+                 test_accuracy_curve=list(tracker.accuracies) if tracker else [],
+                 reported_test_accuracy=variant.reported, best_val_epoch=best_val_epoch(epochs))
+    if row.best_val_epoch is not None and row.best_val_epoch <= len(row.test_accuracy_curve):
+        row.test_accuracy_at_best_val = row.test_accuracy_curve[row.best_val_epoch - 1]
     if epochs:
         row.first_epoch_train_loss = epochs[0]["train_loss"]
         row.first_epoch_val_loss = epochs[0]["val_loss"]
@@ -146,7 +160,7 @@ def run_baseline(name: str, data, config: TrainConfig) -> dict:
     """Fit a scikit-learn baseline on the flattened pixels of the run's training subset.
 
     Same images as the torch runs (the split of `config`'s subset and seed), pixels
-    scaled to [0, 1]. Returns test accuracy, macro precision/recall/F1 and train_seconds.
+    scaled to [0, 1]. Returns test accuracy, the confusion matrix, macro precision/recall/F1 and train_seconds.
     """
     # scikit-learn is imported here: it is heavy, and only the model-family study needs it.
     from sklearn.ensemble import RandomForestClassifier
@@ -301,7 +315,7 @@ def run_experiment(study: Study, data, seeds=(0,), on_run_end: Callable | None =
             tracker = TestLossTracker(data) if study.track_test_loss else None
             listeners = [cb for cb in (progress, tracker, *callbacks) if cb is not None]
             result = fit(config, data, callbacks=listeners, stop=stop)
-            row = _row_from_result(study, index, variant, result, data, tracker.losses if tracker else [])
+            row = _row_from_result(study, index, variant, result, data, tracker)
         if on_run_end is not None:
             on_run_end(row, result)
         rows.append(row)
@@ -344,14 +358,16 @@ def summarize(rows: list[RunRow]) -> list[dict]:
             "test_accuracy_min": min(accuracies) if accuracies else None,
             "test_accuracy_max": max(accuracies) if accuracies else None,
             "parameters": first.parameters, "reported_test_accuracy": first.reported_test_accuracy,
+            "best_val_epochs": [r.best_val_epoch for r in members if r.best_val_epoch is not None],
+            "confusion": (np.sum([r.confusion for r in members], axis=0)
+                          if all(r.confusion is not None for r in members) else None),  # pooled over seeds
             "test_loss_curve": list(np.mean([r.test_loss_curve for r in members], axis=0))
             if all(len(r.test_loss_curve) == len(first.test_loss_curve) and r.test_loss_curve for r in members)
             else [],
             **{name: mean(name) for name in (
                 "test_loss", "macro_precision", "macro_recall", "macro_f1", "train_seconds",
                 "first_epoch_train_loss", "first_epoch_val_loss", "final_train_loss", "final_val_loss",
-                "mean_confidence",
-                "weight_norm")},
+                "mean_confidence", "weight_norm", "best_val_epoch", "test_accuracy_at_best_val")},
         })
     return summaries
 

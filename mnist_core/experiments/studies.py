@@ -57,6 +57,9 @@ class Study:
     reported: str = ""  # figures a known study reported, for the page to quote
     track_test_loss: bool = False  # also record the test loss after every epoch (overfitting)
     curve_epochs: int = 0  # the loss overlay shows only this many first epochs (0 = all): where the lesson is
+    compare: str = "final"  # the figure compared with a reported one: "final" test accuracy, or "best_val"
+    # (the test accuracy after the epoch with the best validation accuracy: needs track_test_loss)
+    reported_confusions: tuple = ()  # ((true digit, (digits it was most often read as)), ...), as reported
 
     @property
     def base(self) -> TrainConfig:
