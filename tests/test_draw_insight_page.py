@@ -167,3 +167,26 @@ def test_a_fine_tune_stopped_midway_says_that_nothing_was_kept(run, runs_dir):
     assert job.state == "cancelled" and not at.exception
     assert "Stopped before it finished: nothing was kept." in texts(at.info)
     assert [info.run_id for info in RunStore(runs_dir).list()] == [run_id]
+
+
+def test_the_per_student_table_names_the_students_for_the_teacher_only(run, runs_dir):
+    from mnist_core.classroom import Classroom
+    from mnist_core.database import open_database
+    from ui.identity import TEACHER_KEY
+
+    room = Classroom(open_database(runs_dir))
+    names = ["Ada", "Bo", "Cy"]
+    owners = [room.join(None, name, "1234").owner for name in names]
+    handwriting = HandwritingStore(runs_dir)
+    for i in range(12):
+        image = predict_digit(run[1], canvas_of(i % 10, seed=300 + i)).preprocessed.image
+        handwriting.save(image, i % 10, owner=owners[i % 3])
+
+    def who(at):
+        return sorted(next(d.value for d in at.dataframe if "who" in d.value.columns)["who"])
+
+    at, _ = drawn_page(0)
+    assert who(at) == ["student 1", "student 2", "student 3"]  # a student sees no other student's name
+    at.session_state[TEACHER_KEY] = True  # the teacher console unlocked in this session
+    at.run()
+    assert who(at) == names

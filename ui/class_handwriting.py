@@ -19,7 +19,7 @@ from mnist_core.runs import RunStoreError
 from .charts.draw import per_digit_chart
 from .charts.palette import VERMILLION
 from .draw_views import FLASH_KEY, handwriting_store
-from .identity import current_owner
+from .identity import current_owner, get_classroom, teacher_unlocked
 from .projector import chart_summary
 from .session import get_store
 from .text import plain
@@ -124,19 +124,21 @@ def handwriting_report(model, run_id: str | None, run_name: str = "") -> None:
 
 
 def per_student_table(examples, report: HandwritingReport) -> None:
-    """Accuracy per person who drew (names are browser tokens: shown as "you" and "student N")."""
+    """Accuracy per person who drew: "you" and "student N" for students (as the board hides names
+    until the teacher reveals them); the teacher, with the console unlocked, sees the names."""
     owners = list(dict.fromkeys(e.owner for e in examples))
     if len(owners) < 2 and owners and owners[0] == current_owner():
         return  # only your own drawings: the overall figure says it all
-    me = current_owner()
+    me, room = current_owner(), get_classroom() if teacher_unlocked() else None
     rows, number = [], 0
     for owner in owners:
         picks = [i for i, e in enumerate(examples) if e.owner == owner]
         if owner != me:
             number += 1
+        student = room.student_by_owner(owner) if room is not None else None
         right = sum(int(report.predicted[i]) == examples[i].label for i in picks)
-        rows.append({"who": "you" if owner == me else f"student {number}", "drawings": len(picks),
-                     "read correctly": f"{100 * right / len(picks):.0f}%"})
+        rows.append({"who": "you" if owner == me else (student.name if student else f"student {number}"),
+                     "drawings": len(picks), "read correctly": f"{100 * right / len(picks):.0f}%"})
     st.markdown("**Per student**")
     st.dataframe(pd.DataFrame(rows), hide_index=True)
 
