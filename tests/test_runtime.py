@@ -67,3 +67,20 @@ def test_mallopt_keeps_big_buffers_without_the_environment():
     # Untuned, each round faults the whole buffer in again; tuned, it is reused.
     assert untuned["faults_per_round"] > 0.9 * PAGES_IN_50_MB
     assert tuned["faults_per_round"] < 0.1 * PAGES_IN_50_MB
+
+
+def test_the_server_settings_keep_one_torch_thread_and_a_short_switch_interval():
+    import sys
+
+    import torch
+
+    from mnist_core.runtime import SERVER_SWITCH_INTERVAL, configure_server
+
+    before = (torch.get_num_threads(), sys.getswitchinterval())
+    try:
+        configure_server()
+        assert torch.get_num_threads() == 1
+        assert sys.getswitchinterval() == pytest.approx(SERVER_SWITCH_INTERVAL) and SERVER_SWITCH_INTERVAL < 0.005
+    finally:
+        torch.set_num_threads(before[0])
+        sys.setswitchinterval(before[1])

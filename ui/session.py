@@ -19,7 +19,7 @@ from mnist_core.database import open_database
 from mnist_core.job_records import JobRecords
 from mnist_core.jobs import EXECUTOR_ENV, JobManager
 from mnist_core.runs import RunStore, resolve_runs_dir
-from mnist_core.runtime import configure_threads
+from mnist_core.runtime import configure_server
 
 from .text import plain
 
@@ -195,8 +195,9 @@ def _jobs_for(root: str) -> JobManager:
     # Training runs in worker processes (one per core, mnist_core/workers.py) unless
     # MNIST_LAB_EXECUTOR=threads; the server's own torch work (inspection, drawing) keeps to one
     # thread, since oversubscribed OpenMP threads run 5-10x slower. Every job is also a row
-    # in the run store's database, so that a restart loses none.
-    configure_threads(1)
+    # in the run store's database, so that a restart loses none. (runtime.configure_server also
+    # shortens the GIL switch interval, which keeps pages quick when many sessions run at once.)
+    configure_server()
     executor = os.environ.get(EXECUTOR_ENV, "").strip() or "processes"
     return JobManager(_store_at(root), threads_per_job=1, executor=executor,
                       records=JobRecords(open_database(root)), policy=_policy_for(root))
