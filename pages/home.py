@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 
 from mnist_core.chart_summaries import class_counts_summary
-from ui.charts.dataset import class_counts_chart
+from ui.charts.dataset import class_counts_spec
 from ui.page_links import TRAIN_PAGE
 from ui.projector import chart_summary
 from ui.session import data_or_stop, user_params
@@ -53,7 +53,7 @@ with images:
 with counts:
     st.subheader("How many of each")
     test_counts = np.bincount(data.test_labels.numpy(), minlength=10).tolist()
-    st.altair_chart(class_counts_chart(data.class_counts, test_counts), width="stretch")
+    st.vega_lite_chart(class_counts_spec(data.class_counts, test_counts), width="stretch")
     chart_summary(class_counts_summary(data.class_counts, test_counts))
     st.caption(f"{data.description}: {len(data.train_labels):,} training and {len(data.test_labels):,} test "
                "images. The digits are nearly balanced, so a model that guesses is right about 10% of the time.")

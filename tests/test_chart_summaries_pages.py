@@ -6,6 +6,7 @@ Two tiny real runs (20 images per digit, 2 epochs) are saved once per module in 
 owned by this test's user token.
 """
 import html
+import json
 import re
 import time
 from pathlib import Path
@@ -72,6 +73,12 @@ def test_home_page_summarises_the_class_counts(store, mnist):
     train_counts = np.bincount(mnist.train_labels.numpy(), minlength=10).tolist()
     assert summaries(at) == [cs.class_counts_summary(train_counts, test_counts)]
     assert summaries(at)[0].startswith("Digit 1 has the most training images (6,742)")  # MNIST's own counts
+    import pyarrow as pa
+
+    (chart,) = [c.proto for c in at.get("vega_lite_chart")]  # the chart it summarises (data sent as Arrow)
+    assert json.loads(chart.spec)["title"] == "Training images per digit"
+    rows = [row for named in chart.datasets for row in pa.ipc.open_stream(named.data.data).read_pandas().to_dict("records")]
+    assert [row["training images"] for row in rows] == train_counts
 
 
 @pytest.mark.usefixtures("router_mode")

@@ -1,6 +1,9 @@
 """The Home page's chart: how many images of each digit the dataset holds."""
 from __future__ import annotations
 
+import functools
+import json
+
 import altair as alt
 import pandas as pd
 
@@ -19,3 +22,18 @@ def class_counts_chart(train_counts: list[int], test_counts: list[int] | None = 
         tooltip=["digit:O", alt.Tooltip("training images:Q", format=","),
                  alt.Tooltip("test images:Q", format=",")],
     ).properties(height=height, title="Training images per digit")
+
+
+def class_counts_spec(train_counts: list[int], test_counts: list[int] | None = None, height: int = 240) -> dict:
+    """`class_counts_chart` as a Vega-Lite spec with its data, for st.vega_lite_chart.
+
+    Home draws it on every visit, with the same counts for every visitor: building and
+    validating the Altair chart each time was most of the page's server time when a
+    class opens it at once, so the spec is built once per dataset.
+    """
+    return json.loads(_class_counts_spec(tuple(train_counts), tuple(test_counts or ()), height))
+
+
+@functools.lru_cache(maxsize=8)
+def _class_counts_spec(train_counts: tuple, test_counts: tuple, height: int) -> str:
+    return json.dumps(class_counts_chart(list(train_counts), list(test_counts) or None, height).to_dict())
