@@ -10,6 +10,7 @@ cancelled and failed views are the same everywhere and live here.
 """
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import streamlit as st
@@ -23,6 +24,8 @@ from .identity import current_owner
 from .text import plain
 
 FAST, SLOW = 0.5, 1.0  # seconds between redraws: 0.5 s costs ~6% of training speed, 0.25 s ~30%
+FIRST_POINT_WAIT = 0.75  # seconds the Train press's own script run may wait for the run's first logged batch
+QUEUE_GRACE = 0.15  # seconds after which a job still queued is taken to wait for a slot (no point waiting)
 
 JobDrawer = Callable[[Job], None]
 
@@ -33,6 +36,23 @@ def my_job(job_id: int | None) -> Job | None:
         return get_jobs().get(current_owner(), job_id) if job_id is not None else None
     except JobError:
         return None
+
+
+def wait_for_first_point(job: Job, timeout: float = FIRST_POINT_WAIT) -> bool:
+    """Hold the Train press's script run until the new training job has logged its first batch.
+
+    The page it opens then draws the first chart point at once, instead of at the live
+    view's next refresh (up to FAST later). Not for a job that waits behind others for a
+    slot. True if the first point came in time.
+    """
+    start = time.monotonic()
+    while job.active and time.monotonic() - start < timeout:
+        if getattr(job.progress, "latest_batch", None) is not None:
+            return True
+        if job.state == QUEUED and time.monotonic() - start > QUEUE_GRACE:
+            return False
+        time.sleep(0.02)
+    return getattr(job.progress, "latest_batch", None) is not None
 
 
 def stop_job(job_id: int) -> None:

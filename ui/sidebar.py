@@ -28,6 +28,7 @@ from mnist_core.runs import RunStoreError
 
 from .guesses import forget_guess, guess_inputs, set_pending
 from .identity import current_class_code, current_owner, lesson_book, signed_in
+from .job_view import wait_for_first_point
 from .live_training import sidebar_status
 from .page_links import TRAIN_PAGE
 from .projector import projector_toggle
@@ -348,7 +349,9 @@ def start_training(config: TrainConfig, name: str = "", step_mode: bool = False,
         if step_mode:
             jobs.submit_stepping(config, get_data(), owner=current_owner(), name=name.strip() or None)
         else:
-            jobs.submit_training(config, get_data(), owner=current_owner(), name=name.strip() or None, extra=extra)
+            job = jobs.submit_training(config, get_data(), owner=current_owner(), name=name.strip() or None,
+                                       extra=extra)
+            wait_for_first_point(job)  # the page the student goes to shows the first point at once
     except DataError as error:
         st.session_state[DATA_ERROR_KEY] = str(error)
         explain_missing_data(str(error), key="train")

@@ -1,0 +1,30 @@
+"""Tests of ui/job_view.py's wait for a new run's first chart point (the Train press's script run)."""
+import threading
+
+from mnist_core.config import TrainConfig
+from mnist_core.history import History
+from mnist_core.jobs import FINISHED, QUEUED, RUNNING, TRAIN, Job, JobSpec
+from ui.job_view import wait_for_first_point
+
+
+def a_job(state: str) -> Job:
+    return Job(job_id=1, spec=JobSpec(kind=TRAIN, owner="u", config=TrainConfig()), progress=History(), state=state)
+
+
+class _Batch:
+    def to_dict(self):
+        return {"step": 1, "train_loss": 2.3}
+
+
+def test_it_returns_once_the_running_job_has_logged_its_first_batch():
+    job = a_job(RUNNING)
+    timer = threading.Timer(0.1, job.progress.on_batch_end, args=(_Batch(),))
+    timer.start()
+    assert wait_for_first_point(job, timeout=30) is True  # long before the timeout: the batch came
+    assert job.progress.snapshot()["batches"] == [{"step": 1, "train_loss": 2.3}]
+
+
+def test_a_job_waiting_for_a_slot_or_one_that_ended_is_not_waited_for():
+    assert wait_for_first_point(a_job(QUEUED), timeout=30) is False  # gives up after the queue grace
+    assert wait_for_first_point(a_job(FINISHED), timeout=30) is False
+    assert wait_for_first_point(a_job(RUNNING), timeout=0.05) is False  # no batch within the timeout
