@@ -22,26 +22,7 @@ from mnist_core.neighbours import cached_index
 from mnist_core.runs import RunStore
 from mnist_core.train import fit
 
-TIMEOUT = 180  # the machine is shared: the workers' first imports may wait for the CPU
-
-
-def wait_until(predicate, timeout=TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "the job never reached the expected state"
-        time.sleep(0.05)
-
-
-def wait_done(job):
-    wait_until(lambda: not job.active and job.finished is not None)
-
-
-@pytest.fixture(scope="module")
-def data():
-    from mnist_core.data import make_synthetic
-    data = make_synthetic(n_train_per_class=50, n_test_per_class=10, seed=0)
-    assert shared_pool(data).wait_ready(TIMEOUT)
-    return data
+from test_jobs_in_processes import TIMEOUT, data, wait_done, wait_until  # noqa: F401  (the shared pool fixture)
 
 
 @pytest.fixture(scope="module")
