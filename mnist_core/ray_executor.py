@@ -91,7 +91,12 @@ def _run_job_task(data, payload, channel):
     def report(kind, event):
         channel.put.remote((kind, event))
 
-    return job_task(data, payload, report, _RemoteStop(channel))
+    outcome = job_task(data, payload, report, _RemoteStop(channel))
+    # Calls from one caller to an actor run in order: once this one has run, every event put
+    # above is in the channel, so the server's last drain (after the task ends) sees them all.
+    import ray
+    ray.get(channel.is_stopped.remote())
+    return outcome
 
 
 class RayExecutor:
