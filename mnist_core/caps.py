@@ -199,5 +199,5 @@ def checked_store(runs_root):
     from .runs import RunStore
 
     store = RunStore(runs_root)
-    store.space_check = ClassroomPolicy(Classroom(open_database(runs_root)), RunStore(runs_root)).space_check
+    store.space_check = ClassroomPolicy(Classroom(open_database(runs_root)), store).space_check
     return store
