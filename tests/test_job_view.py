@@ -28,3 +28,22 @@ def test_a_job_waiting_for_a_slot_or_one_that_ended_is_not_waited_for():
     assert wait_for_first_point(a_job(QUEUED), timeout=30) is False  # gives up after the queue grace
     assert wait_for_first_point(a_job(FINISHED), timeout=30) is False
     assert wait_for_first_point(a_job(RUNNING), timeout=0.05) is False  # no batch within the timeout
+
+
+class _Queue:
+    def __init__(self, position):
+        self.position = position
+
+    def queue_position(self, job):
+        return self.position
+
+
+def test_only_a_job_with_others_ahead_of_it_is_redrawn_at_the_slow_waiting_rate(monkeypatch):
+    import ui.job_view as view
+
+    monkeypatch.setattr(view, "get_jobs", lambda: _Queue(3))
+    assert view.behind_others(a_job(QUEUED)) is True  # two jobs ahead: its view redraws every WAITING s
+    assert view.behind_others(a_job(RUNNING)) is False  # a running job keeps its own rate
+    monkeypatch.setattr(view, "get_jobs", lambda: _Queue(1))
+    assert view.behind_others(a_job(QUEUED)) is False  # next in line: it may start at any moment
+    assert view.WAITING > view.FAST and view.WAITING >= view.SLOW

@@ -24,6 +24,9 @@ from .identity import current_owner
 from .text import plain
 
 FAST, SLOW = 0.5, 1.0  # seconds between redraws: 0.5 s costs ~6% of training speed, 0.25 s ~30%
+WAITING = 2.0  # seconds between redraws of a job with others ahead of it in the queue: in a class of 30,
+# most sessions wait, and their 0.5 s redraws were most of the server's work (bench/load_test.py);
+# the view switches to the job's own rate (one rerun) when it becomes next in line
 FIRST_POINT_WAIT = 0.75  # seconds the Train press's own script run may wait for the run's first logged batch
 QUEUE_GRACE = 0.15  # seconds after which a job still queued is taken to wait for a slot (no point waiting)
 
@@ -88,10 +91,15 @@ def draw_ended(job: Job, finished: JobDrawer) -> None:
         finished(job)
 
 
-def _live(job_id: int, running: JobDrawer, queued: JobDrawer | None, key: str) -> None:
+def behind_others(job: Job) -> bool:
+    """True while other jobs are ahead of this one in the queue (it cannot start at the next free slot)."""
+    return job.state == QUEUED and (get_jobs().queue_position(job) or 1) > 1
+
+
+def _live(job_id: int, running: JobDrawer, queued: JobDrawer | None, key: str, waiting: bool) -> None:
     job = my_job(job_id)
-    if job is None or not job.active:
-        st.rerun()  # once: the page settles into the final view and stops polling
+    if job is None or not job.active or (waiting and not behind_others(job)):
+        st.rerun()  # once: the page settles into the final view, or redraws at the job's own rate
     if job.state == QUEUED:
         (queued or (lambda j: draw_queued(j, key)))(job)
     else:
@@ -99,7 +107,7 @@ def _live(job_id: int, running: JobDrawer, queued: JobDrawer | None, key: str) -
 
 
 # One fragment per refresh rate (a fragment's rate is fixed when it is made).
-_LIVE = {FAST: st.fragment(_live, run_every=FAST), SLOW: st.fragment(_live, run_every=SLOW)}
+_LIVE = {rate: st.fragment(_live, run_every=rate) for rate in (FAST, SLOW, WAITING)}
 
 
 def job_view(job: Job, running: JobDrawer, finished: JobDrawer, queued: JobDrawer | None = None,
@@ -111,7 +119,8 @@ def job_view(job: Job, running: JobDrawer, finished: JobDrawer, queued: JobDrawe
     apart when two views share a page (the sidebar and the page).
     """
     if job.active:
-        _LIVE[refresh](job.job_id, running, queued, key)
+        waiting = behind_others(job)
+        _LIVE[max(refresh, WAITING) if waiting else refresh](job.job_id, running, queued, key, waiting)
     else:
         draw_ended(job, finished)
 
