@@ -75,6 +75,16 @@ def test_blank_stays_blank_and_the_same_seed_gives_the_same_batch():
     assert torch.allclose(ink.amax(dim=(1, 2, 3)), torch.ones(8), atol=1e-5)  # peak back to full ink
 
 
+def test_half_of_each_batch_is_distorted_and_the_rest_kept_as_it_was():
+    digits = normalize((torch.rand(400, 28, 28, generator=torch.Generator().manual_seed(2)) > 0.8).to(torch.uint8) * 255)
+    out = augment_batch(digits, generator=torch.Generator().manual_seed(3))  # the recipe's share: 0.5
+    kept = (out - digits).flatten(1).abs().amax(1) < 1e-6
+    assert 0.4 < kept.float().mean() < 0.6  # about half untouched, the others really changed
+    assert ((out - digits).flatten(1).abs().amax(1)[~kept] > 0.1).all()
+    everything = augment_batch(digits, AugmentRecipe(share=1.0), generator=torch.Generator().manual_seed(3))
+    assert ((everything - digits).flatten(1).abs().amax(1) > 0.1).all()
+
+
 def test_augmented_training_runs_and_learns_on_synthetic_data(synthetic):
     # The synthetic digits are random pixel blobs, not strokes: shifted and warped they are
     # much harder (real digits are checked in test_augment_integration.py), but still learnable.
