@@ -30,7 +30,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 DATABASE_URL_ENV = "MNIST_LAB_DATABASE_URL"
 DATABASE_FILE = "mnist_lab.sqlite3"
@@ -89,29 +89,110 @@ def _plain_error(error: sqlite3.Error, path: str) -> DatabaseError:
     return DatabaseError(f"Database error in {path}: {text}.")
 
 
+POOL_SIZE = 8  # idle connections kept for reuse, per database and process
+
+
+class ConnectionPool:
+    """Connections to one database, reused by whichever thread needs one next.
+
+    Streamlit runs every script run in a new thread, so a connection per thread meant a
+    new connection (a file open and four PRAGMAs for SQLite, a TCP login for PostgreSQL)
+    on every page load. The pool keeps up to `size` idle connections instead. A
+    connection serves one thread at a time; `hold()` keeps one for a transaction, and
+    statements the same thread runs meanwhile use it too. After a fork the pool starts
+    empty: a connection never crosses into another process.
+    """
+
+    def __init__(self, open_connection: Callable[[], object], idle: Callable[[object], bool],
+                 size: int = POOL_SIZE):
+        self._open, self._idle_ok, self._size = open_connection, idle, size
+        self._idle: list = []
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._local = threading.local()  # the connection a transaction of this thread holds
+
+    def held(self):
+        """This thread's transaction's connection, or None."""
+        if getattr(self._local, "pid", None) != os.getpid():
+            return None
+        return getattr(self._local, "connection", None)
+
+    @contextmanager
+    def borrow(self) -> Iterator:
+        """A connection for one statement: this thread's transaction's, else an idle or a new one."""
+        if (connection := self.held()) is not None:
+            yield connection
+            return
+        connection = self._take()
+        try:
+            yield connection
+        finally:
+            self._give_back(connection)
+
+    @contextmanager
+    def hold(self) -> Iterator:
+        """A connection kept by this thread until the block ends (a transaction)."""
+        if self.held() is not None:
+            raise DatabaseError("Transactions cannot be nested.")
+        connection = self._take()
+        self._local.connection, self._local.pid = connection, os.getpid()
+        try:
+            yield connection
+        finally:
+            self._local.connection = None
+            self._give_back(connection)
+
+    def _take(self):
+        with self._lock:
+            if self._pid != os.getpid():  # forked: the parent's connections are not ours to use
+                self._idle, self._pid = [], os.getpid()
+            while self._idle:
+                connection = self._idle.pop()
+                if self._idle_ok(connection):
+                    return connection
+        return self._open()
+
+    def _give_back(self, connection) -> None:
+        with self._lock:
+            if self._pid == os.getpid() and len(self._idle) < self._size and self._idle_ok(connection):
+                self._idle.append(connection)
+                return
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001  a broken connection is dropped either way
+            pass
+
+    def close(self) -> None:
+        """Close every idle connection (one in use closes when it comes back, if the pool is full)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+
 class Database:
-    """A SQLite database file, safe to share between threads (one connection per thread)
-    and between processes (WAL mode, a busy timeout, and a fresh connection after a fork)."""
+    """A SQLite database file, safe to share between threads (a pool of connections, each used by
+    one thread at a time) and between processes (WAL mode, a busy timeout, new connections after a fork)."""
 
     dialect = "sqlite"
     SERIAL_ID = "INTEGER PRIMARY KEY AUTOINCREMENT"
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self._local = threading.local()
+        self._pool = ConnectionPool(self._open_connection, idle=lambda c: not c.in_transaction)
         self._migrate_lock = threading.Lock()
-        self._connect()  # fail now, with a sentence, if the file cannot be opened
+        with self._pool.borrow():  # fail now, with a sentence, if the file cannot be opened
+            pass
 
     # --- connections ---------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None and getattr(self._local, "pid", None) == os.getpid():
-            return connection
+    def _open_connection(self) -> sqlite3.Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: autocommit; transaction() says BEGIN IMMEDIATE itself, so a
-            # read-then-write never deadlocks against another writer.
-            connection = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            # read-then-write never deadlocks against another writer. check_same_thread=False: the
+            # pool hands a connection to one thread at a time, not always the same thread.
+            connection = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                         check_same_thread=False)
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             connection.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: a crash loses no commit's integrity
@@ -122,30 +203,30 @@ class Database:
                                     f"{error.strerror or error}.") from None
             raise _plain_error(error, str(self.path)) from None
         if str(mode).lower() != "wal":
+            connection.close()
             raise DatabaseError(f"The database {self.path} could not switch to WAL mode (got {mode}); "
                                 "put the run store on a local disk.")
-        self._local.connection, self._local.pid = connection, os.getpid()
         return connection
 
     def close(self) -> None:
-        """Close this thread's connection (others close when their thread ends)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-            self._local.connection = None
+        """Close the idle connections (a test's cleanup; the database stays usable)."""
+        self._pool.close()
 
     # --- statements ----------------------------------------------------------
     def execute(self, sql: str, params: Sequence = ()) -> int:
         """Run one statement in its own transaction; returns the number of rows changed."""
-        return _Session(self._connect(), str(self.path)).execute(sql, params)
+        with self._pool.borrow() as connection:
+            return _Session(connection, str(self.path)).execute(sql, params)
 
     def query(self, sql: str, params: Sequence = ()) -> list[dict]:
         """Run one query; every row as a dict of column -> value."""
-        return _Session(self._connect(), str(self.path)).query(sql, params)
+        with self._pool.borrow() as connection:
+            return _Session(connection, str(self.path)).query(sql, params)
 
     def query_one(self, sql: str, params: Sequence = ()) -> dict | None:
         """The first row of a query, or None."""
-        return _Session(self._connect(), str(self.path)).query_one(sql, params)
+        with self._pool.borrow() as connection:
+            return _Session(connection, str(self.path)).query_one(sql, params)
 
     @contextmanager
     def transaction(self) -> Iterator[_Session]:
@@ -154,23 +235,21 @@ class Database:
         The write lock is taken at the start (BEGIN IMMEDIATE), so a read inside
         sees what no other writer can change before the commit.
         """
-        connection = self._connect()
-        if connection.in_transaction:
-            raise DatabaseError("Transactions cannot be nested.")
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as error:
-            raise _plain_error(error, str(self.path)) from None
-        try:
-            yield _Session(connection, str(self.path))
-        except BaseException:
-            connection.rollback()
-            raise
-        try:
-            connection.commit()
-        except sqlite3.Error as error:
-            connection.rollback()
-            raise _plain_error(error, str(self.path)) from None
+        with self._pool.hold() as connection:
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                raise _plain_error(error, str(self.path)) from None
+            try:
+                yield _Session(connection, str(self.path))
+            except BaseException:
+                connection.rollback()
+                raise
+            try:
+                connection.commit()
+            except sqlite3.Error as error:
+                connection.rollback()
+                raise _plain_error(error, str(self.path)) from None
 
     # --- schema --------------------------------------------------------------
     def migrate(self, component: str, steps: Iterable[str]) -> int:

@@ -93,3 +93,45 @@ def test_the_url_chooses_postgresql_and_hides_the_password(postgres_url, monkeyp
     with pytest.raises(DatabaseError) as caught:
         open_database(tmp_path)
     assert "cannot be reached" in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+def test_threads_reuse_pooled_connections_and_never_share_one_at_a_time(db):
+    opened = []
+    pool = db._pool
+    original = pool._open
+    pool._open = lambda: opened.append(1) or original()
+    in_use, clashes = set(), []
+    guard = threading.Lock()
+
+    def page_load(i):  # as Streamlit does: every script run in a new thread
+        with pool.borrow() as connection:
+            with guard:
+                clashes.extend([1] if id(connection) in in_use else [])
+                in_use.add(id(connection))
+            db.execute("INSERT INTO items (name) VALUES (?)", (f"n{i}",))  # nested borrow: another connection
+            with guard:
+                in_use.discard(id(connection))
+
+    for round_ in range(3):
+        threads = [threading.Thread(target=page_load, args=(10 * round_ + i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert not clashes  # a connection served one thread at a time
+    assert len(opened) <= 8  # 12 threads x 2 statements, yet at most the pool's 8 new connections
+    assert db.query_one("SELECT COUNT(*) AS c FROM items")["c"] == 12
+
+
+def test_statements_inside_a_transaction_use_its_connection(db):
+    with db.transaction() as tx:
+        tx.execute("INSERT INTO items (name) VALUES (?)", ("inside",))
+        # The same thread's plain statement joins the transaction (it sees the uncommitted row)...
+        assert db.query_one("SELECT COUNT(*) AS c FROM items WHERE name = 'inside'")["c"] == 1
+        seen_elsewhere = []
+        other = threading.Thread(target=lambda: seen_elsewhere.append(
+            db.query_one("SELECT COUNT(*) AS c FROM items WHERE name = 'inside'")["c"]))
+        other.start()
+        other.join()
+        assert seen_elsewhere == [0]  # ...another thread's does not, until the commit
+    assert db.query_one("SELECT COUNT(*) AS c FROM items WHERE name = 'inside'")["c"] == 1

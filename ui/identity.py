@@ -16,9 +16,8 @@ import streamlit as st
 from mnist_core.classroom import TEACHER_OWNER, Classroom, Student
 from mnist_core.database import open_database
 from mnist_core.lessons import LessonBook
-from mnist_core.runs import resolve_runs_dir
 
-from .session import user_token
+from .session import runs_root, user_token
 
 STUDENT_KEY = "signed_in_student"  # session_state: the Student this session acts for
 TEACHER_KEY = "teacher_unlocked"  # session_state: True once the teacher PIN was given
@@ -32,7 +31,7 @@ def _classroom_at(root: str) -> Classroom:
 
 def get_classroom() -> Classroom:
     """The classes, names and lessons of this run store (one database for every session)."""
-    return _classroom_at(str(resolve_runs_dir().resolve()))
+    return _classroom_at(runs_root())
 
 
 def lesson_book() -> LessonBook:

@@ -6,6 +6,7 @@ tensors and the JobManager. Private to a user: their token, kept in the URL
 """
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import threading
@@ -96,6 +97,26 @@ def use_stand_in() -> bool:
     return bool(st.session_state.get(STAND_IN_KEY))
 
 
+@functools.lru_cache(maxsize=16)
+def _resolved(path: str) -> str:
+    return str(Path(path).resolve())
+
+
+def runs_root() -> str:
+    """The run store's folder as an absolute path: the cache key of the store, the job queue and the
+    classroom. Resolved once per setting (a resolve is a system call per folder level, and every
+    page asks for it several times: under a class's load those calls queue for the GIL)."""
+    return _resolved(str(resolve_runs_dir()))
+
+
+_IN_MEMORY: dict[tuple[str, str], MnistData] = {}  # (data folder, run store) -> MNIST, loaded, jobs started
+
+
+def mnist_in_memory() -> bool:
+    """True once MNIST is loaded: pages then need no spinner (each one starts a thread)."""
+    return (str(resolve_data_dir()), runs_root()) in _IN_MEMORY
+
+
 def get_data() -> MnistData:
     """The dataset, loaded once for every session. Raises DataError with a plain message.
 
@@ -105,10 +126,13 @@ def get_data() -> MnistData:
     if use_stand_in():
         return _load_stand_in_once()
     root = resolve_data_dir()
+    if (data := _IN_MEMORY.get((str(root), runs_root()))) is not None:
+        return data
     if missing_files(root):
         _download_with_progress(root)
     data = _load_mnist_once(str(root))
-    _start_jobs_once(str(resolve_runs_dir().resolve()), data)
+    _start_jobs_once(runs_root(), data)
+    _IN_MEMORY[str(root), runs_root()] = data
     return data
 
 
@@ -156,6 +180,8 @@ def data_or_stop() -> MnistData:
     message = None if use_stand_in() else st.session_state.get(DATA_ERROR_KEY)
     if message is None:
         try:
+            if mnist_in_memory() and not use_stand_in():
+                return get_data()
             with st.spinner("Loading MNIST into memory…"):
                 return get_data()
         except DataError as error:
@@ -187,7 +213,7 @@ def get_store() -> RunStore:
     The folder is part of the cache key, so tests that point MNIST_LAB_RUNS at a
     temporary folder get their own store (and job queue) without clearing caches.
     """
-    return _store_at(str(resolve_runs_dir().resolve()))
+    return _store_at(runs_root())
 
 
 @st.cache_resource(show_spinner=False)
@@ -209,7 +235,7 @@ def get_jobs() -> JobManager:
     On the first visit after a restart that left jobs behind, MNIST is loaded at once,
     which recovers them (see _start_jobs_once): no page has to need the data first.
     """
-    root = str(resolve_runs_dir().resolve())
+    root = runs_root()
     manager = _jobs_for(root)
     if root not in _RECOVERED and manager.records is not None and manager.records.pending():
         _RECOVERED.add(root)  # tried once per server: a missing MNIST is said by the pages that need it
