@@ -84,3 +84,22 @@ def test_the_server_settings_keep_one_torch_thread_and_a_short_switch_interval()
     finally:
         torch.set_num_threads(before[0])
         sys.setswitchinterval(before[1])
+
+
+def test_a_frozen_heap_leaves_full_collections_little_to_walk_in_a_fresh_server_like_process():
+    # In a fresh interpreter (freezing this test process would keep every earlier test's objects).
+    script = """
+import gc, json
+import torch, altair, pandas
+from mnist_core.runtime import freeze_heap
+gc.collect()
+before = sum(len(gc.get_objects(generation=g)) for g in range(3))
+frozen = freeze_heap()
+after = sum(len(gc.get_objects(generation=g)) for g in range(3))
+print(json.dumps({"frozen": frozen, "before": before, "after": after}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parent.parent, check=True)
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    assert figures["frozen"] > 100_000  # torch, altair and pandas: many long-lived objects
+    assert figures["after"] < figures["before"] / 100  # what a full pass walks: almost nothing left

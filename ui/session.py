@@ -20,7 +20,7 @@ from mnist_core.database import open_database
 from mnist_core.job_records import JobRecords
 from mnist_core.jobs import EXECUTOR_ENV, JobManager
 from mnist_core.runs import RunStore, resolve_runs_dir
-from mnist_core.runtime import configure_server
+from mnist_core.runtime import configure_server, freeze_heap
 
 from .text import plain
 
@@ -143,6 +143,7 @@ def _start_jobs_once(root: str, _data: MnistData) -> bool:
     manager = _jobs_for(root)
     manager.warm_up(_data)
     manager.recover(_data)
+    freeze_heap()  # what is loaded by now stays: keep the collector's full passes short
     return True
 
 
