@@ -12,9 +12,11 @@ to the job's `on_event(kind, payload)` from one dispatcher thread.
 - Stop: the pool raises a shared flag that `fit()` reads before every batch (an analysis: at every update).
 - Threads: a job alone uses every core; once a second job runs, each uses one
   thread (a shared number the worker applies between batches). Never more
-  threads in all than cores. Workers run at a lower priority (`os.nice`).
+  threads in all than cores. Workers run at a lower priority (`os.nice`, SCHED_IDLE).
 - The queue takes owners in turn (round-robin), so one student's 20 runs do
-  not hold back the class.
+  not hold back the class. A study (many runs in one job) may fill a slot only
+  while another slot stays for the class's single runs: when studies already
+  hold all slots but one and a single run waits, the single run goes first.
 - Streamlit replaces `__main__` by the page script, and the spawn start method
   re-runs `__main__` in the child; processes are started with a clean
   `__main__` (`_clean_main`) so no page script ever runs in a worker.
@@ -231,6 +233,14 @@ class WorkItem:
     worker: int | None = None
     submitted: float = field(default_factory=time.time)
 
+    @property
+    def long(self) -> bool:
+        """A study: many runs in one job, which holds its slot for all of them."""
+        return (self.payload.get("spec") or {}).get("kind") in LONG_KINDS
+
+
+LONG_KINDS = {"study"}  # job kinds that run many trainings in one job (jobs.STUDY)
+
 
 class _Worker:
     def __init__(self, index: int, process, connection, stop_job, threads):
@@ -300,12 +310,13 @@ class WorkerPool:
     def queue_position(self, job_id: int) -> int | None:
         """1 for the job that starts next, 2 for the one after, ... (round-robin order); None if not waiting."""
         with self._lock:
-            queues = {owner: list(items) for owner, items in self._waiting.items()}
-            turns, position = deque(self._turns), 0
-            while turns:
-                owner = turns.popleft()
+            queues = {owner: deque(items) for owner, items in self._waiting.items()}
+            turns, position, long_running = deque(self._turns), 0, self._long_running()
+            while turns:  # the order _schedule would take them in, if the running jobs kept their slots
+                owner = self._pick_owner(turns, queues, long_running)
+                turns.remove(owner)
                 position += 1
-                if queues[owner].pop(0).job_id == job_id:
+                if queues[owner].popleft().job_id == job_id:
                     return position
                 if queues[owner]:
                     turns.append(owner)
@@ -381,6 +392,18 @@ class WorkerPool:
                 del self._waiting[item.owner]
                 self._turns.remove(item.owner)
 
+    def _long_running(self) -> int:
+        return sum(1 for w in self._workers if w.item is not None and w.item.long)
+
+    def _pick_owner(self, turns, queues, long_running: int) -> str:
+        """Whose job starts next: the owner whose turn it is, unless studies already hold every slot
+        but one and some owner further on waits with a single run; then that owner goes first."""
+        if self.size > 1 and long_running >= self.size - 1 and queues[turns[0]][0].long:
+            for owner in turns:
+                if not queues[owner][0].long:
+                    return owner
+        return turns[0]
+
     def _schedule(self) -> None:
         """Give waiting jobs to free workers, owners in turn; then share the cores out."""
         for worker in self._workers:
@@ -388,7 +411,8 @@ class WorkerPool:
                 break
             if not worker.ready or worker.item is not None:
                 continue
-            owner = self._turns.popleft()
+            owner = self._pick_owner(self._turns, self._waiting, self._long_running())
+            self._turns.remove(owner)
             item = self._waiting[owner].popleft()
             if self._waiting[owner]:
                 self._turns.append(owner)

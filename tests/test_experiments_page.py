@@ -131,3 +131,23 @@ def test_three_seeds_show_mean_and_spread(runs_dir):
     assert len(table) == 2 and table["± (std, seeds)"].notna().all()
     assert "seed noise: typically" in texts(at.success)[0]
     assert len(RunStore(runs_dir).list(owner=USER)) == 6
+
+
+def test_a_study_cancelled_before_its_first_run_trained_says_so_instead_of_failing():
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        from mnist_core.experiments.runner import StudyProgress
+        from mnist_core.jobs import FINISHED, STUDY, Job, JobSpec
+        from ui.experiment_views import draw_finished
+
+        progress = StudyProgress([("lr 0.1", 0.1), ("lr 0.01", 0.01)])
+        progress.cancelled = True  # Cancel pressed before the first run had trained a batch
+        spec = JobSpec(kind=STUDY, owner="u", study="custom",
+                       options={"base": "mlp", "knob": "lr", "values": [0.1, 0.01]})
+        draw_finished(Job(job_id=1, spec=spec, progress=progress, state=FINISHED, result=[]))
+
+    at = AppTest.from_function(page, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Cancelled after 0 of 2 runs" in text for text in texts(at.warning))
+    assert any("nothing to compare" in text for text in texts(at.info))

@@ -156,3 +156,23 @@ def test_owners_are_served_in_turn(pool):
     assert pool.queue_position(alice[2]) is None and pool.queue_position(alice[1]) == 3
     for job_id in [*blocker_ids, *alice[:2], bob]:
         pool.stop(job_id)
+
+
+def test_a_study_never_takes_the_last_free_slot_from_a_waiting_single_run(pool):
+    study = {"spec": {"kind": "study"}}  # what the pool looks at: the job's kind
+    running_study, other = Listener(), Listener()
+    study_id = pool.submit("carol", "threads", {"seconds": 120, **study}, running_study)
+    other_id = pool.submit("teacher", "threads", {"seconds": 120}, other)
+    running_study.wait_for("threads")
+    other.wait_for("threads")  # one slot holds a study, the other a single run
+    second_study, single = Listener(), Listener()
+    second_id = pool.submit("alice", "threads", {"seconds": 120, **study}, second_study)  # alice's turn first
+    single_id = pool.submit("bob", "threads", {"seconds": 3}, single)
+    assert pool.queue_position(single_id) == 1 and pool.queue_position(second_id) == 2
+    pool.stop(other_id)  # a slot frees: bob's single run takes it, alice's study waits
+    single.wait_for("threads")
+    assert pool.queue_position(second_id) == 1 and second_study.last("threads") is None
+    second_study.wait_for("threads")  # then, with nobody else waiting, the study starts on the free slot
+    assert single.last("done") is not None  # only once bob's run had ended
+    for job_id in (study_id, second_id):
+        pool.stop(job_id)

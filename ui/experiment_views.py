@@ -188,6 +188,10 @@ def draw_finished(job: Job) -> None:
         st.warning(f"Cancelled after {len(rows)} of {snapshot['total']} runs.", icon=":material/stop_circle:")
     if job.save_error:
         st.warning(plain(job.save_error), icon=":material/save:")
+    if not rows:  # cancelled before its first run had trained a batch: nothing to compare
+        st.info("No run had started training, so nothing was kept and there is nothing to compare.",
+                icon=":material/info:")
+        return
     draw_results(job_study(job), rows, live=False)
 
 
