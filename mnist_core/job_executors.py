@@ -63,7 +63,9 @@ class ElsewhereAndAfterRestart:
 
         pool = self._pool = shared_pool(data)
         # The pool is shared by every manager (one per run store): it numbers jobs its own way.
-        pool_id = pool.submit(job.owner, "job", payload, on_event)
+        from .jobs import STUDY
+
+        pool_id = pool.submit(job.owner, "job", payload, on_event, long=job.spec.kind == STUDY)
         self._pool_ids[job.job_id] = pool_id
         job.on_stop = lambda: pool.stop(pool_id)
 

@@ -232,14 +232,7 @@ class WorkItem:
     on_event: Callable[[str, object], None]  # ("running"|"train_start"|"batch"|"epoch"|..., "done", "failed")
     worker: int | None = None
     submitted: float = field(default_factory=time.time)
-
-    @property
-    def long(self) -> bool:
-        """A study: many runs in one job, which holds its slot for all of them."""
-        return (self.payload.get("spec") or {}).get("kind") in LONG_KINDS
-
-
-LONG_KINDS = {"study"}  # job kinds that run many trainings in one job (jobs.STUDY)
+    long: bool = False  # many runs in one job (a study), which holds its slot for all of them
 
 
 class _Worker:
@@ -278,11 +271,13 @@ class WorkerPool:
     def new_job_id(self) -> int:
         return next(self._ids)
 
-    def submit(self, owner: str, task: str, payload: dict, on_event, job_id: int | None = None) -> int:
-        """Queue a job; returns its id. `on_event` runs in the pool's thread, so it must be quick."""
+    def submit(self, owner: str, task: str, payload: dict, on_event, job_id: int | None = None,
+               long: bool = False) -> int:
+        """Queue a job; returns its id. `on_event` runs in the pool's thread, so it must be quick.
+        `long`: the job runs many trainings (a study); see `_pick_owner`."""
         if task not in TASKS:
             raise ValueError(f"unknown task {task!r}")
-        item = WorkItem(job_id or self.new_job_id(), owner, task, payload, on_event)
+        item = WorkItem(job_id or self.new_job_id(), owner, task, payload, on_event, long=long)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the worker pool is shut down")

@@ -88,6 +88,19 @@ def test_a_study_job_runs_in_a_worker(manager, store, data):
     assert len(store.list(owner="bob")) == 2 and all(row.run_id for row in job.result)
 
 
+def test_the_pool_is_told_which_jobs_are_studies(manager, data, monkeypatch):
+    pool, told = shared_pool(data), []
+    submit = pool.submit
+    monkeypatch.setattr(pool, "submit", lambda *a, **k: told.append(k.get("long")) or submit(*a, **k))
+    base = TrainConfig(arch="mlp", hidden=(16,), epochs=1, subset=10, batch_size=20)
+    study = manager.submit_study("custom", data, owner="dora", options={"knob": "lr", "values": [0.1],
+                                                                         "base": base.to_dict()})
+    single = manager.submit_training(small(epochs=1), data, owner="erin")
+    for job in (study, single):
+        wait_done(job)
+    assert told == [True, False]  # a study holds its slot for all its runs: the pool's queue must know
+
+
 def test_a_killed_worker_fails_the_job_not_the_server(manager, data):
     job = manager.submit_training(small(epochs=200), data, owner="carol")
     wait_until(lambda: job.state == RUNNING and job.progress.snapshot()["batches"])

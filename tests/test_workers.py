@@ -159,14 +159,13 @@ def test_owners_are_served_in_turn(pool):
 
 
 def test_a_study_never_takes_the_last_free_slot_from_a_waiting_single_run(pool):
-    study = {"spec": {"kind": "study"}}  # what the pool looks at: the job's kind
     running_study, other = Listener(), Listener()
-    study_id = pool.submit("carol", "threads", {"seconds": 120, **study}, running_study)
+    study_id = pool.submit("carol", "threads", {"seconds": 120}, running_study, long=True)
     other_id = pool.submit("teacher", "threads", {"seconds": 120}, other)
     running_study.wait_for("threads")
     other.wait_for("threads")  # one slot holds a study, the other a single run
     second_study, single = Listener(), Listener()
-    second_id = pool.submit("alice", "threads", {"seconds": 120, **study}, second_study)  # alice's turn first
+    second_id = pool.submit("alice", "threads", {"seconds": 120}, second_study, long=True)  # alice's turn first
     single_id = pool.submit("bob", "threads", {"seconds": 3}, single)
     assert pool.queue_position(single_id) == 1 and pool.queue_position(second_id) == 2
     pool.stop(other_id)  # a slot frees: bob's single run takes it, alice's study waits
