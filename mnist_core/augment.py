@@ -176,16 +176,14 @@ def augment_batch(x: torch.Tensor, recipe: AugmentRecipe = DRAW_RECIPE,
     >>> bool(torch.allclose(augment_batch(batch, generator=torch.Generator().manual_seed(0)), batch))
     True
     """
+    def distort(batch: torch.Tensor) -> torch.Tensor:  # via ink in [0, 1], back to normalized
+        return (augment_ink(batch * MNIST_STD + MNIST_MEAN, recipe, generator) - MNIST_MEAN) / MNIST_STD
+
     if recipe.share >= 1:
-        chosen = None
-    else:
-        chosen = (torch.rand(x.shape[0], generator=generator) < recipe.share).nonzero().squeeze(1)
-        if len(chosen) == 0:
-            return x
-    ink = (x if chosen is None else x[chosen]) * MNIST_STD + MNIST_MEAN  # back to [0, 1]
-    distorted = (augment_ink(ink, recipe, generator) - MNIST_MEAN) / MNIST_STD
-    if chosen is None:
-        return distorted
+        return distort(x)
+    chosen = (torch.rand(x.shape[0], generator=generator) < recipe.share).nonzero().squeeze(1)
+    if len(chosen) == 0:
+        return x
     out = x.clone()
-    out[chosen] = distorted
+    out[chosen] = distort(x[chosen])
     return out

@@ -138,22 +138,20 @@ def _resolve(target: str):
     return getattr(importlib.import_module(module), function)
 
 
-def lower_priority() -> str:
+def lower_priority() -> None:
     """Make this process (and the threads it starts later, such as torch's) yield to the web server.
 
     Linux's SCHED_IDLE runs it only on a core nothing else wants: a page's thread that wakes
     up runs at once instead of waiting for its turn beside a training job (at nice 10, 30
     sessions' pages took 0.5-1.9 s while two jobs trained). It is niced too (what `ps` shows,
-    and all there is where SCHED_IDLE is not). Returns what was applied.
+    and all there is where SCHED_IDLE is not).
     """
     os.nice(WORKER_NICENESS)
     if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
         try:
             os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-            return f"SCHED_IDLE, nice {WORKER_NICENESS}"
         except OSError:
-            pass
-    return f"nice {WORKER_NICENESS}"
+            pass  # nice alone, then
 
 
 def _worker_main(index: int, data, connection, stop_job, threads, parent_pid: int) -> None:

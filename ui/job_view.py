@@ -120,7 +120,7 @@ def job_view(job: Job, running: JobDrawer, finished: JobDrawer, queued: JobDrawe
     """
     if job.active:
         waiting = behind_others(job)
-        _LIVE[max(refresh, WAITING) if waiting else refresh](job.job_id, running, queued, key, waiting)
+        _LIVE[WAITING if waiting else refresh](job.job_id, running, queued, key, waiting)
     else:
         draw_ended(job, finished)
 
