@@ -238,9 +238,9 @@ def get_jobs() -> JobManager:
     """
     root = runs_root()
     manager = _jobs_for(root)
-    if root not in _RECOVERED and manager.records is not None and manager.records.pending():
-        _RECOVERED.add(root)  # tried once per server: a missing MNIST is said by the pages that need it
-        if not missing_files(resolve_data_dir()):
+    if root not in _RECOVERED:  # looked at once per server (not a query on every call while none is left)
+        _RECOVERED.add(root)  # tried once: a missing MNIST is said by the pages that need it
+        if manager.records is not None and manager.records.pending() and not missing_files(resolve_data_dir()):
             try:
                 _start_jobs_once(root, _load_mnist_once(str(resolve_data_dir())))
             except DataError:
