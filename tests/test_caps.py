@@ -179,7 +179,7 @@ def test_the_job_manager_asks_its_workers_for_that_check_when_it_has_class_caps(
     sent = {}
 
     class Pool:  # stands in for the worker processes: only the payload they would get is looked at
-        def submit(self, owner, kind, payload, on_event):
+        def submit(self, owner, kind, payload, on_event, long=False):
             sent.update(payload)
             return 1
 
