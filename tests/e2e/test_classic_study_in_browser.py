@@ -46,6 +46,7 @@ def test_a_classic_study_runs_compares_with_the_report_and_opens_time_travel(bro
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.get_by_text(re.compile(r"Orderings the study reported .*: \d+ of \d+ held")).count() == 1
     table = page.locator('[data-testid="stDataFrame"]').filter(has_text="difference (points)")
+    table.first.wait_for(timeout=60_000)  # the grid draws its cells a moment after the heading above it
     assert table.count() == 1
     shoot(page, screenshot_dir, "classic-l2-results", "Reported vs yours")
 
