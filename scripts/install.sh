@@ -9,6 +9,12 @@ if [ ! -x .venv/bin/python ]; then
     echo "Creating .venv ..."
     "$PYTHON" -m venv .venv
 fi
+# torch's CUDA build is a few GB: pip keeps no second copy in its cache, and unpacks beside .venv
+# rather than in /tmp (which is a small RAM disk on some machines).
+export PIP_NO_CACHE_DIR=1
+export TMPDIR="$PWD/.venv/tmp"
+mkdir -p "$TMPDIR"
+trap 'rm -rf "$PWD/.venv/tmp"' EXIT
 if [ "${1:-}" = "--dev" ]; then
     .venv/bin/pip install --quiet -r requirements-dev.txt
     # Debian packages for the tests: chromium for the browser tests, postgresql for the database
