@@ -4,7 +4,7 @@ import threading
 from mnist_core.config import TrainConfig
 from mnist_core.history import History
 from mnist_core.jobs import FINISHED, QUEUED, RUNNING, TRAIN, Job, JobSpec
-from ui.job_view import wait_for_first_point
+from ui.job_view import alone_on_the_server, wait_for_first_point
 
 
 def a_job(state: str) -> Job:
@@ -47,3 +47,10 @@ def test_only_a_job_with_others_ahead_of_it_is_redrawn_at_the_slow_waiting_rate(
     monkeypatch.setattr(view, "get_jobs", lambda: _Queue(1))
     assert view.behind_others(a_job(QUEUED)) is False  # next in line: it may start at any moment
     assert view.WAITING > view.FAST and view.WAITING >= view.SLOW
+
+
+def test_the_train_press_waits_for_the_first_point_only_when_its_job_is_alone_on_the_server():
+    assert alone_on_the_server({"running": 1, "waiting": 0, "slots": 2}) is True  # one student: the page waits
+    assert alone_on_the_server({"running": 0, "waiting": 1, "slots": 2}) is True  # just submitted, not started
+    assert alone_on_the_server({"running": 2, "waiting": 0, "slots": 2}) is False  # another job trains
+    assert alone_on_the_server({"running": 2, "waiting": 28, "slots": 2}) is False  # a class: answer at once

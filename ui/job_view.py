@@ -58,6 +58,17 @@ def wait_for_first_point(job: Job, timeout: float = FIRST_POINT_WAIT) -> bool:
     return getattr(job.progress, "latest_batch", None) is not None
 
 
+def alone_on_the_server(stats: dict) -> bool:
+    """True when the new job is the only one running or waiting (`JobManager.stats()`): only then is
+    the Train press's script run held for the first point. In a busy class the page answers first,
+    and the live view draws the point at its next refresh.
+
+    >>> alone_on_the_server({"running": 1, "waiting": 0}), alone_on_the_server({"running": 2, "waiting": 5})
+    (True, False)
+    """
+    return stats["running"] + stats["waiting"] <= 1
+
+
 def stop_job(job_id: int) -> None:
     """Button callback: ask this user's job to stop (a queued one is cancelled)."""
     job = my_job(job_id)

@@ -28,7 +28,7 @@ from mnist_core.runs import RunStoreError
 
 from .guesses import forget_guess, guess_inputs, set_pending
 from .identity import current_class_code, current_owner, lesson_book, signed_in
-from .job_view import wait_for_first_point
+from .job_view import alone_on_the_server, wait_for_first_point
 from .live_training import sidebar_status
 from .page_links import TRAIN_PAGE
 from .projector import projector_toggle
@@ -351,7 +351,8 @@ def start_training(config: TrainConfig, name: str = "", step_mode: bool = False,
         else:
             job = jobs.submit_training(config, get_data(), owner=current_owner(), name=name.strip() or None,
                                        extra=extra)
-            wait_for_first_point(job)  # the page the student goes to shows the first point at once
+            if alone_on_the_server(jobs.stats()):
+                wait_for_first_point(job)  # the page the student goes to shows the first point at once
     except DataError as error:
         st.session_state[DATA_ERROR_KEY] = str(error)
         explain_missing_data(str(error), key="train")
