@@ -54,3 +54,30 @@ def test_the_train_press_waits_for_the_first_point_only_when_its_job_is_alone_on
     assert alone_on_the_server({"running": 0, "waiting": 1, "slots": 2}) is True  # just submitted, not started
     assert alone_on_the_server({"running": 2, "waiting": 0, "slots": 2}) is False  # another job trains
     assert alone_on_the_server({"running": 2, "waiting": 28, "slots": 2}) is False  # a class: answer at once
+
+
+def _sidebar_status_app(state: str) -> None:
+    from unittest import mock
+
+    from mnist_core.config import TrainConfig
+    from mnist_core.history import History
+    from mnist_core.jobs import Job, JobSpec
+    from ui import live_training
+
+    job = Job(job_id=1, spec=JobSpec(kind="train", owner="u", config=TrainConfig()), progress=History(), state=state)
+    with mock.patch.object(live_training, "latest_train_job", lambda: job):
+        live_training.sidebar_status(live=False)
+
+
+def test_the_sidebar_words_for_a_queued_job_stay_true_when_it_starts_before_the_next_redraw():
+    from streamlit.testing.v1 import AppTest
+
+    captions = {}
+    for state in (QUEUED, RUNNING):
+        at = AppTest.from_function(_sidebar_status_app, args=(state,), default_timeout=60).run()
+        assert not at.exception, at.exception
+        captions[state] = [c.value for c in at.caption]
+    # Drawn once (the live view is on the page): a queued job's sentence must not say "queued"
+    # only, since the page may show it training a moment later while the sidebar is not redrawn.
+    assert captions[QUEUED] == ["Waiting for a free slot, then training: watch it on this page."]
+    assert captions[RUNNING] == ["Training: watch it on this page."]

@@ -286,7 +286,8 @@ def sidebar_status(live: bool = True) -> None:
             job_view(job, running=_compact_status, finished=_compact_status, queued=_compact_status,
                      refresh=SLOW, key="sidebar")
         else:
-            st.caption("Queued, see the page." if job.state == QUEUED else
+            # Drawn once per script run, so a queued job's words stay true when it starts meanwhile.
+            st.caption("Waiting for a free slot, then training: watch it on this page." if job.state == QUEUED else
                        "Step mode: press the buttons on this page." if job.step_mode else
                        "Training: watch it on this page.")
         return
