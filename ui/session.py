@@ -22,6 +22,7 @@ from mnist_core.jobs import EXECUTOR_ENV, JobManager
 from mnist_core.runs import RunStore, resolve_runs_dir
 from mnist_core.runtime import configure_server, freeze_heap
 
+from .server_tuning import tune_server
 from .text import plain
 
 USER_PARAM = "user"
@@ -225,6 +226,7 @@ def _jobs_for(root: str) -> JobManager:
     # in the run store's database, so that a restart loses none. (runtime.configure_server also
     # shortens the GIL switch interval, which keeps pages quick when many sessions run at once.)
     configure_server()
+    tune_server()  # Streamlit's config reads and event-loop wake-ups stop queueing 30 sessions' threads
     executor = os.environ.get(EXECUTOR_ENV, "").strip() or "processes"
     return JobManager(_store_at(root), threads_per_job=1, executor=executor,
                       records=JobRecords(open_database(root)), policy=_policy_for(root))
