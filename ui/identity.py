@@ -17,7 +17,7 @@ from mnist_core.classroom import TEACHER_OWNER, Classroom, Student
 from mnist_core.database import open_database
 from mnist_core.lessons import LessonBook
 
-from .session import runs_root, user_token
+from .session import runs_root, shared_for_root, user_token
 
 STUDENT_KEY = "signed_in_student"  # session_state: the Student this session acts for
 TEACHER_KEY = "teacher_unlocked"  # session_state: True once the teacher PIN was given
@@ -31,7 +31,7 @@ def _classroom_at(root: str) -> Classroom:
 
 def get_classroom() -> Classroom:
     """The classes, names and lessons of this run store (one database for every session)."""
-    return _classroom_at(runs_root())
+    return shared_for_root(_classroom_at, runs_root())
 
 
 def lesson_book() -> LessonBook:

@@ -209,13 +209,32 @@ def _policy_for(root: str):
     return ClassroomPolicy(Classroom(open_database(root)), RunStore(root))
 
 
+_SHARED: dict[tuple[str, str], object] = {}  # (what, runs root) -> what st.cache_resource made for it
+
+
+def shared_for_root(make, root: str):
+    """`make(root)` (an st.cache_resource function), remembered here as well and read without a lock.
+
+    Every page asks for the job queue, the store and the classroom several times; each
+    st.cache_resource lookup takes Streamlit's process-wide cache lock, and with 30 sessions'
+    script threads waiting at it by turns that was 15% of their time (py-spy --idle under
+    bench/load_test.py). The first call still goes through st.cache_resource, so two sessions
+    starting at once get the same object.
+    """
+    key = (make.__name__, root)
+    value = _SHARED.get(key)
+    if value is None:
+        value = _SHARED[key] = make(root)
+    return value
+
+
 def get_store() -> RunStore:
     """The run store (folder $MNIST_LAB_RUNS, default ./runs), one per folder for all sessions.
 
     The folder is part of the cache key, so tests that point MNIST_LAB_RUNS at a
     temporary folder get their own store (and job queue) without clearing caches.
     """
-    return _store_at(runs_root())
+    return shared_for_root(_store_at, runs_root())
 
 
 @st.cache_resource(show_spinner=False)
@@ -239,7 +258,7 @@ def get_jobs() -> JobManager:
     which recovers them (see _start_jobs_once): no page has to need the data first.
     """
     root = runs_root()
-    manager = _jobs_for(root)
+    manager = shared_for_root(_jobs_for, root)
     if root not in _RECOVERED:  # looked at once per server (not a query on every call while none is left)
         _RECOVERED.add(root)  # tried once: a missing MNIST is said by the pages that need it
         if manager.records is not None and manager.records.pending() and not missing_files(resolve_data_dir()):
