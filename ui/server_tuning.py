@@ -89,34 +89,24 @@ def _process_self_data_then_rearm(loop, data) -> None:
     _loop_patch["process"](loop, data)
 
 
-def coalesce_loop_wakeups(loop_class: type | None = None) -> bool:
-    """Install `_write_to_self_once` on asyncio's selector event loops, once per process.
+def coalesce_loop_wakeups() -> bool:
+    """Install `_write_to_self_once` on asyncio's selector event loop, once per process.
 
     Returns True if this call installed it. Only the unread-byte flag is added: the loop
     reads its self-pipe and runs its ready queue exactly as before.
     """
+    import asyncio
     import asyncio.selector_events
 
-    loop_class = loop_class or _default_loop_class()
+    loop_class = asyncio.SelectorEventLoop  # the loop Streamlit's server runs on (on Unix, with signals)
     with _installed_lock:
         if _loop_patch:
             return False
-        _loop_patch["class"] = loop_class
         _loop_patch["write"] = asyncio.selector_events.BaseSelectorEventLoop._write_to_self
         _loop_patch["process"] = loop_class._process_self_data
         loop_class._write_to_self = _write_to_self_once
         loop_class._process_self_data = _process_self_data_then_rearm
         return True
-
-
-def _default_loop_class() -> type:
-    import asyncio
-
-    loop = asyncio.new_event_loop()
-    try:
-        return type(loop)
-    finally:
-        loop.close()
 
 
 def tune_server() -> bool:

@@ -221,7 +221,7 @@ def shared_for_root(make, root: str):
     bench/load_test.py). The first call still goes through st.cache_resource, so two sessions
     starting at once get the same object.
     """
-    key = (make.__name__, root)
+    key = (make, root)
     value = _SHARED.get(key)
     if value is None:
         value = _SHARED[key] = make(root)
