@@ -682,9 +682,27 @@ async def measure_costs(server: Server, student: Student, settings, repeats: int
             for name, pairs in costs.items()}
 
 
+CLIENT_LAGS: list[float] = []  # how late this client's event loop woke for a 10 ms timer, through the round
+
+
+async def watch_client_lag(every: float = 0.01) -> None:
+    """The client's own delay: every page time includes it, since all sessions share one event loop.
+
+    If it is large, the client, not the server, made pages look slow."""
+    while True:
+        asked = time.perf_counter()
+        await asyncio.sleep(every)
+        CLIENT_LAGS.append(time.perf_counter() - asked - every)
+
+
 async def drive(port: int, students: list[Student], origin: float, settings) -> None:
     sessions = [StudentSession(s, port, origin, settings) for s in students]
-    await asyncio.gather(*(s.run() for s in sessions))
+    CLIENT_LAGS.clear()
+    watcher = asyncio.create_task(watch_client_lag())
+    try:
+        await asyncio.gather(*(s.run() for s in sessions))
+    finally:
+        watcher.cancel()
 
 
 def run_round(n: int, settings) -> Round:
@@ -809,6 +827,7 @@ def print_round(result: Round, trace: bool = False) -> None:
          if positions else "never seen queued"),
         ("training window", f"{window[0]:.1f} s → {window[1]:.1f} s"),
         ("total time (N sessions, start to end)", f"{result.wall_seconds:.1f} s"),
+        ("this client's own loop lag (10 ms timer)", _stats(CLIENT_LAGS)),
         ("CPU used: server / this client / others",
          f"{result.cpu_seconds / result.wall_seconds:.2f} / {result.client_cpu_seconds / result.wall_seconds:.2f} / "
          f"{max(0.0, result.other_cpu_seconds) / result.wall_seconds:.2f} cores (of {os.cpu_count()})"),

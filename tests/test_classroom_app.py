@@ -125,7 +125,7 @@ def test_one_training_run_per_student_however_many_tabs(runs_dir):
         second = name_form(fresh(), "Ada", "2580", "sign_in_again")  # another tab
         assert second.button(key="sidebar_train").disabled, "Train waits while her run trains"
         from mnist_core.jobs import JobError
-        with pytest.raises(JobError, match="is still running: stop it or wait for it before starting another"):
+        with pytest.raises(JobError, match="is still (queued|running): stop it or wait for it before starting another"):
             get_jobs().submit_training(TrainConfig(subset=20, epochs=1), None, owner=student_of(second).owner)
     finally:
         job.stop()

@@ -50,7 +50,9 @@ def test_the_zip_holds_the_run_folder_in_one_folder(saved_run):
 def test_the_owners_identity_stays_on_the_server(saved_run):
     store, info = saved_run
     files = unzip(run_zip_bytes(store, info.run_id))
-    assert all(OWNER.encode() not in data and b"7B" not in data for data in files.values())
+    assert all(OWNER.encode() not in data for data in files.values())
+    # The class code "7B" is two bytes: it turns up by chance in float32 weights, so look in the text files only.
+    assert all(b"7B" not in data for name, data in files.items() if not name.endswith((".pt", ".npy")))
     meta = json.loads(files[info.run_id + "/meta.json"])
     assert meta["name"] == "my first MLP" and meta["extra"] == {"study": "l2-sweep"}
     assert "owner" not in meta

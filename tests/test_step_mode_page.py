@@ -30,6 +30,15 @@ def start_stepping(at):
     return job
 
 
+def press(at, key: str, job) -> None:
+    """Press a step button and wait until the worker has answered (the page waits only a few seconds)."""
+    at.button(key=key).click().run()
+    deadline = time.monotonic() + 120
+    while job.progress.snapshot()["busy"] and time.monotonic() < deadline:  # a slow machine: the page polls
+        time.sleep(0.05)
+    at.run()
+
+
 def batches_in_the_table(at) -> list[int]:
     (table,) = at.dataframe
     return list(table.value["Batch"])
@@ -39,10 +48,10 @@ def test_step_three_times_shows_three_batches_save_then_finish_saves_the_run(run
     at = open_app("pages/train.py")
     job = start_stepping(at)
     assert at.button(key="sidebar_train").disabled, "the session is the student's one active training job"
-    for press in (1, 2, 3):
-        at.button(key="step_one").click().run()
+    for count in (1, 2, 3):
+        press(at, "step_one", job)
         assert not at.exception, at.exception
-        assert batches_in_the_table(at) == list(range(press, 0, -1)), "newest first"
+        assert batches_in_the_table(at) == list(range(count, 0, -1)), "newest first"
     assert [shown(c.value) for c in at.caption if "in the history so far" in c.value] == [
         "3 batch(es) in the history so far, newest first:"]
     metrics = {m.label: m.value for m in at.metric}
@@ -51,16 +60,13 @@ def test_step_three_times_shows_three_batches_save_then_finish_saves_the_run(run
     record = job.progress.snapshot()["records"][-1]
     assert (before, after) == (round(record["loss_before"], 3), round(record["loss_after"], 3))
     assert len(at.image) == 2, "the picture of the change and its colour legend"
-    at.button(key="step_save").click().run()
+    press(at, "step_save", job)
     assert "Saved as a run after 3 batches (see Run history). Keep stepping, or finish." in [
         shown(c.value) for c in at.caption]
     assert [r.metrics["steps"] for r in RunStore(runs_dir).list()] == [3] and job.active
-    at.button(key="step_ten").click().run()
+    press(at, "step_ten", job)
     assert batches_in_the_table(at)[0] == 13 == len(job.progress.snapshot()["records"])
-    at.button(key="step_epoch").click().run()
-    while job.progress.snapshot()["busy"]:  # a slow machine: the page polls (run_every never fires in AppTest)
-        time.sleep(0.05)
-    at.run()
+    press(at, "step_epoch", job)  # run_every never fires in AppTest: press() reruns once the worker answered
     steps = job.progress.snapshot()["steps_per_epoch"]
     assert batches_in_the_table(at)[0] == steps == 31
     assert at.button(key="step_one").disabled and any("Every batch of the run is trained" in s.value
@@ -80,7 +86,7 @@ def test_step_three_times_shows_three_batches_save_then_finish_saves_the_run(run
 def test_stop_in_the_sidebar_ends_and_saves_the_session(runs_dir):
     at = open_app("pages/train.py")
     job = start_stepping(at)
-    at.button(key="step_one").click().run()
+    press(at, "step_one", job)
     at.button(key="sidebar_stop").click().run()
     wait_for_end(job)
     at.run()
@@ -91,7 +97,7 @@ def test_stop_in_the_sidebar_ends_and_saves_the_session(runs_dir):
 def test_other_pages_say_a_step_session_is_open(runs_dir):
     at = open_app("pages/train.py")
     job = start_stepping(at)
-    at.button(key="step_ten").click().run()
+    press(at, "step_ten", job)
     assert "Step mode: press the buttons on this page." in [c.value for c in at.sidebar.caption]
     at.switch_page("pages/runs.py").run()
     assert not at.exception, at.exception

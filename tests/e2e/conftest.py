@@ -115,7 +115,7 @@ def browser_page(request, screenshot_dir):
         context = playwright.chromium.launch_persistent_context(
             profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, viewport=VIEWPORT)
         page = context.pages[0] if context.pages else context.new_page()
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(60_000)
         try:
             yield page
         finally:

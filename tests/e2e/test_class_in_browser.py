@@ -172,7 +172,7 @@ def test_three_students_and_their_teacher(class_server, browser, screenshot_dir,
     book.set_current(None, "Guess day")
     cy = students[2]
     guess = cy.get_by_role("spinbutton", name="Final validation accuracy (%)")
-    guess.wait_for(timeout=20_000)  # the sidebar follows the new lesson within a few seconds, unasked
+    guess.wait_for(timeout=90_000)  # the sidebar follows the new lesson within a few seconds, unasked
     assert cy.get_by_role("button", name="Train", exact=True).is_disabled(), "Train waits for the guess"
     guess.fill("80")
     guess.press("Enter")

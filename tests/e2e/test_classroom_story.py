@@ -127,7 +127,7 @@ def read_digit(page, expected: str) -> str:
     with contextlib.suppress(Exception):  # on a timeout, report what the page shows instead
         page.wait_for_function(
             "(want) => { const el = document.querySelector('.draw-top-digit'); "
-            "return el && el.textContent.trim() === want; }", arg=expected, timeout=20_000)
+            "return el && el.textContent.trim() === want; }", arg=expected, timeout=90_000)
     top = page.locator(".draw-top-digit")
     return top.inner_text().strip() if top.count() else "(no prediction shown)"
 

@@ -19,7 +19,7 @@ from digit_strokes import drawing_layer, strokes_on_canvas
 pytestmark = pytest.mark.e2e
 
 TRAINING_TIMEOUT_MS = 900_000  # the draw preset takes about a minute alone; a shared machine at load 6 took over 8 min
-READING_TIMEOUT_MS = 20_000
+READING_TIMEOUT_MS = 90_000  # a busy shared machine can be 8x slower than alone
 
 
 def draw_strokes(page, strokes) -> None:

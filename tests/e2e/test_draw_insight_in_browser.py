@@ -56,7 +56,7 @@ def test_an_open_four_and_a_thick_eight_then_saliency_and_the_nearest_images(ope
     assert read_digit(page, "8") == "8"
 
     page.get_by_role("tab", name="Saliency").click()
-    page.get_by_text("Why it says 8").wait_for(timeout=20_000)
+    page.get_by_text("Why it says 8").wait_for(timeout=90_000)
     page.get_by_text("Evidence for").first.wait_for()
     assert page.locator('[data-testid="stImage"] img').count() >= 3  # the model's input and the two heat maps
     page.screenshot(path=str(screenshot_dir / "draw-saliency.png"), full_page=True)
