@@ -793,6 +793,19 @@ def _stats(values: list[float]) -> str:
             f"max {max(values):.3f} s  (n={len(values)})")
 
 
+def over_a_second(timings: list[Timing]) -> str:
+    """How many page loads while training took over a second, and when (t from the round's start)."""
+    slow = sorted((t for t in timings if t.kind == "page" and t.training and t.seconds > 1.0), key=lambda t: t.at)
+    if not slow:
+        return "none"
+    buckets: dict[int, int] = {}
+    for t in slow:
+        buckets[int(t.at // 10) * 10] = buckets.get(int(t.at // 10) * 10, 0) + 1
+    pages = {page: sum(t.page == page for t in slow) for page in dict.fromkeys(t.page for t in slow)}
+    return (f"{len(slow)}, by page {pages}, by time (t from, count) "
+            + ", ".join(f"{start}s: {count}" for start, count in sorted(buckets.items())))
+
+
 def print_round(result: Round, trace: bool = False) -> None:
     students = result.students
     timings = [t for s in students for t in s.timings]
@@ -813,6 +826,7 @@ def print_round(result: Round, trace: bool = False) -> None:
         ("page load while training", _stats(page_training)),
         ("slowest page while training", f"{slowest.page} {slowest.seconds:.3f} s at t={slowest.at:.1f} s"
          if slowest else "–"),
+        ("page loads over 1 s while training", over_a_second(timings)),
         *[(f"  · {page} page while training", _stats([t.seconds for t in timings if t.kind == "page"
                                                          and t.training and t.page == page]))
           for page in (TRAIN, HISTORY, HOME)],

@@ -226,7 +226,8 @@ class JobManager(ElsewhereAndAfterRestart):
         self.threads_per_job = threads_per_job
         self.max_active_per_owner = max_active_per_owner
         self.runners = dict(runners or RUNNERS)  # kind -> worker(job, data, store)
-        self._lock = threading.Condition()
+        self._lock = threading.Condition()  # the jobs, the queue and the slots; held only for quick work
+        self._submit_lock = threading.Lock()  # one submit at a time (its checks and its row are slow)
         self._jobs: dict[int, Job] = {}
         self._waiting: list = []  # queued job ids (and Step-mode presses waiting for a slot), in order
         self._running = 0
@@ -266,12 +267,19 @@ class JobManager(ElsewhereAndAfterRestart):
             raise JobError("This browser session has no identity yet; reload the page.")
         if spec.kind not in self.runners:
             raise JobError(f"Unknown kind of job {spec.kind!r}.")
-        with self._lock:
-            active = [j for j in self._jobs.values() if j.owner == spec.owner and j.active and j.kind == spec.kind]
+        # Submits queue behind one another at `_submit_lock`, never at `_lock`: the caps' database
+        # reads, the disk check and the job's row are slow next to a page's look-up, and every
+        # page of every session looks its jobs up under `_lock` (30 Train presses at once held
+        # all pages for seconds). One submit at a time keeps "one active job per owner" exact:
+        # nothing else adds jobs, and jobs only stop being active meanwhile.
+        with self._submit_lock:
             limit = self.policy.active_limit(spec) if self.policy is not None else self.max_active_per_owner
+            with self._lock:
+                active = [j for j in self._jobs.values() if j.owner == spec.owner and j.active and j.kind == spec.kind]
+                waiting = len(self._waiting)
             if self.policy is not None and len(active) < limit:
                 try:
-                    self.policy.admit(spec, waiting=len(self._waiting), slots=self.slots)
+                    self.policy.admit(spec, waiting=waiting, slots=self.slots)
                 except CapError as error:
                     raise JobError(str(error)) from None
             if len(active) >= limit:
@@ -280,12 +288,13 @@ class JobManager(ElsewhereAndAfterRestart):
             job_id = (self.records.add(spec.owner, spec.kind, spec.label, spec.to_dict()) if self.records
                       else next(self._ids))
             job = Job(job_id=job_id, spec=spec, progress=self.new_progress(spec))
-            self._jobs[job.job_id] = job
-            self._forget_old(spec.owner)
-            if self._runs_elsewhere(spec):
-                self._submit_to_pool(job, data)
-                return job
-            self._waiting.append(job.job_id)
+            with self._lock:
+                self._jobs[job.job_id] = job
+                self._forget_old(spec.owner)
+                if self._runs_elsewhere(spec):
+                    self._submit_to_pool(job, data)
+                    return job
+                self._waiting.append(job.job_id)
         threading.Thread(target=self._run, args=(job, data), name=f"mnist-lab-job-{job.job_id}",
                          daemon=True).start()
         return job

@@ -263,3 +263,51 @@ def test_a_bad_study_is_refused_at_submit(manager, synthetic):
 
     with pytest.raises(ConfigError, match="Unknown experiment"):
         manager.submit_study("no-such-study", synthetic, owner="alice")
+
+
+class SlowPolicy:
+    """Caps whose checks take as long as the test likes (as database reads and a disk check can)."""
+
+    def __init__(self):
+        self.checking, self.go_on = threading.Event(), threading.Event()
+
+    def active_limit(self, spec):
+        return 1
+
+    def admit(self, spec, waiting, slots):
+        self.checking.set()
+        assert self.go_on.wait(timeout=60)
+
+
+def test_a_submit_s_slow_checks_never_hold_up_page_look_ups_and_still_allow_one_job(store, gates):
+    manager = JobManager(store, slots=1, policy=SlowPolicy())
+    manager.runners.update({TRAIN: gates})
+    policy = manager.policy
+    first = Gate("first", [])
+    gates.by_name.update({"first": first, "second": Gate("second", [])})
+    submitted, refused = [], []
+
+    def submit(name):
+        try:
+            submitted.append(manager.submit(JobSpec(kind=TRAIN, owner="alice", name=name)))
+        except JobError as error:
+            refused.append(str(error))
+
+    threads = [threading.Thread(target=submit, args=(name,)) for name in ("first", "second")]
+    threads[0].start()
+    assert policy.checking.wait(timeout=60)
+    threads[1].start()  # a second tab presses Train while the first submit is still being checked
+    looked_up = []
+    reader = threading.Thread(target=lambda: looked_up.append(
+        (manager.jobs_of("alice"), manager.active_job("bob"), manager.latest_job("alice"))))
+    reader.start()
+    reader.join(timeout=30)
+    assert not reader.is_alive() and looked_up == [([], None, None)], "a page's look-up did not wait for the checks"
+    policy.go_on.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(submitted) == 1 and submitted[0].spec.name == "first"
+    assert len(refused) == 1 and "is still " in refused[0] and "before starting another" in refused[0]
+    first.opened.set()
+    wait_done(submitted[0])
+    assert submitted[0].state == FINISHED
