@@ -49,6 +49,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -633,6 +634,7 @@ class Round:
     costs: dict[str, tuple[float, float]]  # request -> (server CPU s, wall s), one at a time, after the round
     profile: list[tuple[str, float]]  # (function, share of the server's GIL-holding samples), with --profile
     gil_share: float | None  # share of the time some server thread held the GIL, with --profile
+    client_lags: list[float]  # how late this client's event loop woke for a 10 ms timer, through the round
 
 
 async def warm_up(port: int, settings) -> None:
@@ -682,23 +684,19 @@ async def measure_costs(server: Server, student: Student, settings, repeats: int
             for name, pairs in costs.items()}
 
 
-CLIENT_LAGS: list[float] = []  # how late this client's event loop woke for a 10 ms timer, through the round
-
-
-async def watch_client_lag(every: float = 0.01) -> None:
-    """The client's own delay: every page time includes it, since all sessions share one event loop.
-
-    If it is large, the client, not the server, made pages look slow."""
+async def watch_client_lag(lags: list[float], every: float = 0.01) -> None:
+    """The client's own delay, into `lags`: every page time includes it, since all sessions share
+    one event loop. If it is large, the client, not the server, made pages look slow."""
     while True:
         asked = time.perf_counter()
         await asyncio.sleep(every)
-        CLIENT_LAGS.append(time.perf_counter() - asked - every)
+        lags.append(time.perf_counter() - asked - every)
 
 
-async def drive(port: int, students: list[Student], origin: float, settings) -> None:
+async def drive(port: int, students: list[Student], origin: float, settings, lags: list[float]) -> None:
+    """All sessions at once; `lags` gets how late this client's loop woke for a 10 ms timer meanwhile."""
     sessions = [StudentSession(s, port, origin, settings) for s in students]
-    CLIENT_LAGS.clear()
-    watcher = asyncio.create_task(watch_client_lag())
+    watcher = asyncio.create_task(watch_client_lag(lags))
     try:
         await asyncio.gather(*(s.run() for s in sessions))
     finally:
@@ -728,8 +726,10 @@ def run_round(n: int, settings) -> Round:
         ROUND_RUN_NAMES.update({s.run_name: s.token for s in students})
         profiler = Profiler(server.process.pid, workdir / f"profile-{n}.txt") if settings.profile else None
         origin = time.perf_counter()
+        client_lags: list[float] = []
         try:
-            asyncio.run(asyncio.wait_for(drive(server.port, students, origin, settings), settings.round_timeout))
+            asyncio.run(asyncio.wait_for(drive(server.port, students, origin, settings, client_lags),
+                                         settings.round_timeout))
         finally:
             end = time.perf_counter()
             if profiler:
@@ -750,7 +750,8 @@ def run_round(n: int, settings) -> Round:
                                    and student.shown_name == student.run_name and not student.errors)
         return Round(n, students, started_seconds, warmup_seconds, rss_idle, rss_warm, rss_peak, rss_end,
                      end - origin, cpu, client_cpu, other_cpu, verdicts, server.log_problems(), window, costs,
-                     profiler.summary() if profiler else [], profiler.gil_share() if profiler else None)
+                     profiler.summary() if profiler else [], profiler.gil_share() if profiler else None,
+                     client_lags)
     finally:
         server.stop()
         troubled = server.log_problems() or any(s.errors for s in students)
@@ -798,11 +799,9 @@ def over_a_second(timings: list[Timing]) -> str:
     slow = sorted((t for t in timings if t.kind == "page" and t.training and t.seconds > 1.0), key=lambda t: t.at)
     if not slow:
         return "none"
-    buckets: dict[int, int] = {}
-    for t in slow:
-        buckets[int(t.at // 10) * 10] = buckets.get(int(t.at // 10) * 10, 0) + 1
-    pages = {page: sum(t.page == page for t in slow) for page in dict.fromkeys(t.page for t in slow)}
-    return (f"{len(slow)}, by page {pages}, by time (t from, count) "
+    pages = Counter(t.page for t in slow)
+    buckets = Counter(int(t.at // 10) * 10 for t in slow)  # 10-second bins
+    return (f"{len(slow)}, by page {dict(pages)}, by time (t from, count) "
             + ", ".join(f"{start}s: {count}" for start, count in sorted(buckets.items())))
 
 
@@ -841,7 +840,7 @@ def print_round(result: Round, trace: bool = False) -> None:
          if positions else "never seen queued"),
         ("training window", f"{window[0]:.1f} s → {window[1]:.1f} s"),
         ("total time (N sessions, start to end)", f"{result.wall_seconds:.1f} s"),
-        ("this client's own loop lag (10 ms timer)", _stats(CLIENT_LAGS)),
+        ("this client's own loop lag (10 ms timer)", _stats(result.client_lags)),
         ("CPU used: server / this client / others",
          f"{result.cpu_seconds / result.wall_seconds:.2f} / {result.client_cpu_seconds / result.wall_seconds:.2f} / "
          f"{max(0.0, result.other_cpu_seconds) / result.wall_seconds:.2f} cores (of {os.cpu_count()})"),

@@ -8,6 +8,7 @@ import pytest
 from mnist_core.runs import RunStore
 from test_app import job_of, open_app, tiny, wait_for_end
 from test_bad_input import shown
+from test_step_job import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("router_mode")]
 
@@ -33,9 +34,7 @@ def start_stepping(at):
 def press(at, key: str, job) -> None:
     """Press a step button and wait until the worker has answered (the page waits only a few seconds)."""
     at.button(key=key).click().run()
-    deadline = time.monotonic() + 120
-    while job.progress.snapshot()["busy"] and time.monotonic() < deadline:  # a slow machine: the page polls
-        time.sleep(0.05)
+    wait_until(lambda: not job.progress.snapshot()["busy"], seconds=120)  # a slow machine: the page polls
     at.run()
 
 

@@ -95,8 +95,7 @@ def coalesce_loop_wakeups() -> bool:
     Returns True if this call installed it. Only the unread-byte flag is added: the loop
     reads its self-pipe and runs its ready queue exactly as before.
     """
-    import asyncio
-    import asyncio.selector_events
+    import asyncio.selector_events  # binds `asyncio` too
 
     loop_class = asyncio.SelectorEventLoop  # the loop Streamlit's server runs on (on Unix, with signals)
     with _installed_lock:
