@@ -23,7 +23,7 @@ import time
 import unicodedata
 from dataclasses import dataclass
 
-from .database import Database, IntegrityError
+from .database import Database, IntegrityError, read_memo
 
 TEACHER_PIN_ENV = "MNIST_LAB_TEACHER_PIN"
 TEACHER_OWNER = "teacher"  # the acting user of the teacher console (owner ids are never user text)
@@ -181,6 +181,7 @@ class Classroom:
         self.db = db
         self.clock = clock  # injectable, so tests can step past a lock without sleeping
         db.migrate("classroom", SCHEMA)
+        self.memo = read_memo(db)  # class rows and lessons, reused between pages for a moment
 
     # --- classes ---------------------------------------------------------------
     def create_class(self, name: str, code: str | None = None) -> ClassInfo:
@@ -192,6 +193,7 @@ class Classroom:
             try:
                 self.db.execute("INSERT INTO classes (code, name, created) VALUES (?, ?, ?)",
                                 (chosen, name, self.clock()))
+                self.memo.forget()
                 return self.get_class(chosen)
             except IntegrityError:
                 if code:
@@ -200,7 +202,15 @@ class Classroom:
 
     def get_class(self, code: str | None = None) -> ClassInfo:
         """The class with this join code; without a code, the default class (made on first use)."""
+        row = self._class_row(code)
+        return ClassInfo(row["id"], row["code"], row["name"], row["current_lesson"], bool(row["reveal_names"]))
+
+    def _class_row(self, code: str | None) -> dict:
         code = clean_class_code(code) if code else DEFAULT_CLASS_CODE
+        row = self.memo.get(("class", code), lambda: self._read_class_row(code))
+        return dict(row)
+
+    def _read_class_row(self, code: str) -> tuple:
         row = self.db.query_one("SELECT * FROM classes WHERE code = ?", (code,))
         if row is None and code == DEFAULT_CLASS_CODE:
             try:
@@ -211,7 +221,7 @@ class Classroom:
             row = self.db.query_one("SELECT * FROM classes WHERE code = ?", (code,))
         if row is None:
             raise ClassroomError(f"There is no class with the code {code}: check it with your teacher.")
-        return ClassInfo(row["id"], row["code"], row["name"], row["current_lesson"], bool(row["reveal_names"]))
+        return tuple(row.items())  # immutable: the memo shares it between pages
 
     def list_classes(self) -> list[ClassInfo]:
         self.get_class()  # the default class always exists
@@ -220,16 +230,17 @@ class Classroom:
 
     def set_reveal_names(self, code: str, reveal: bool) -> None:
         self.db.execute("UPDATE classes SET reveal_names = ? WHERE id = ?", (int(reveal), self.get_class(code).class_id))
+        self.memo.forget()
 
     def class_setting(self, code: str, column: str) -> str:
         """The raw text of `caps` or `current_lesson` (read by caps.py and lessons.py)."""
         assert column in ("caps", "current_lesson")
-        row = self.db.query_one(f"SELECT {column} FROM classes WHERE id = ?", (self.get_class(code).class_id,))
-        return row[column]
+        return self._class_row(code)[column]
 
     def set_class_setting(self, code: str, column: str, value: str | None) -> None:
         assert column in ("caps", "current_lesson")
         self.db.execute(f"UPDATE classes SET {column} = ? WHERE id = ?", (value, self.get_class(code).class_id))
+        self.memo.forget()
 
     # --- students ----------------------------------------------------------------
     def _student(self, row: dict, code: str) -> Student:

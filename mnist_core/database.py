@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -35,6 +36,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 DATABASE_URL_ENV = "MNIST_LAB_DATABASE_URL"
 DATABASE_FILE = "mnist_lab.sqlite3"
 BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for another writer before giving up
+MEMO_SECONDS = 1.0  # how long rows that rarely change (a class's settings, its lessons) are reused between pages
 _MIGRATIONS_TABLE = ("CREATE TABLE IF NOT EXISTS schema_migrations ("
                      "component TEXT NOT NULL, step INTEGER NOT NULL, PRIMARY KEY (component, step))")
 
@@ -282,6 +284,54 @@ class Database:
 
 _OPEN: dict[str, Database] = {}
 _OPEN_LOCK = threading.Lock()
+
+
+class ReadMemo:
+    """Reads of rarely-changed rows that many pages ask for at once, each kept for `seconds`.
+
+    With 30 students every sidebar asks for its class's current lesson and caps
+    several times per page and the lesson watcher asks again every 3 s; each
+    was a query or two that waits for the GIL behind 30 script threads. A
+    write made in this process calls `forget()`, so its own change shows on
+    the next read; a change from another process (the CLI, a second server)
+    shows within `seconds`. Values are shared, so they must be immutable
+    (frozen dataclasses, tuples).
+    """
+
+    def __init__(self, seconds: float = MEMO_SECONDS, clock: Callable[[], float] = time.monotonic):
+        self.seconds, self.clock = seconds, clock
+        self._values: dict = {}  # key -> (read at, value)
+        self._generation = 0  # counts forget()s: a read that overlapped one is not kept
+        self._lock = threading.Lock()
+
+    def get(self, key, read: Callable[[], object]):
+        """The value under `key` if read less than `seconds` ago, else `read()` (then kept)."""
+        now = self.clock()
+        with self._lock:
+            hit, generation = self._values.get(key), self._generation
+        if hit is not None and now - hit[0] < self.seconds:
+            return hit[1]
+        value = read()
+        with self._lock:
+            if generation == self._generation:
+                self._values[key] = (now, value)
+        return value
+
+    def forget(self) -> None:
+        """Drop every kept value (after a write, so that the next read sees it)."""
+        with self._lock:
+            self._values.clear()
+            self._generation += 1
+
+
+_MEMOS: dict[str, ReadMemo] = {}  # database location -> its memo, shared by every handle on it
+
+
+def read_memo(db) -> ReadMemo:
+    """The process-wide ReadMemo of the database `db` is a handle on (SQLite path or PostgreSQL URL)."""
+    location = getattr(db, "url", None) or os.path.abspath(db.path)
+    with _OPEN_LOCK:
+        return _MEMOS.setdefault(location, ReadMemo())
 
 
 def database_location(runs_root: str | os.PathLike | None = None) -> str:

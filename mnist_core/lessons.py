@@ -122,15 +122,18 @@ class LessonBook:
     def lessons(self, code: str | None) -> list[Lesson]:
         """The ready lessons, then the class's own (a saved lesson with a ready one's name replaces it)."""
         info = self.room.get_class(code)
+        return list(self.room.memo.get(("lessons", info.class_id), lambda: self._read_lessons(info.class_id)))
+
+    def _read_lessons(self, class_id: int) -> tuple[Lesson, ...]:
         saved = {}
         for row in self.room.db.query("SELECT name, spec FROM lessons WHERE class_id = ? ORDER BY id",
-                                      (info.class_id,)):
+                                      (class_id,)):
             try:
                 saved[row["name"]] = Lesson.from_json(row["spec"])
             except (ClassroomError, ValueError, TypeError):
                 continue  # an unreadable lesson is skipped rather than breaking every sidebar
         ready = [saved.pop(lesson.name, lesson) for lesson in READY_LESSONS]
-        return ready + list(saved.values())
+        return tuple(ready + list(saved.values()))
 
     def get(self, code: str | None, name: str) -> Lesson:
         for lesson in self.lessons(code):
@@ -144,10 +147,12 @@ class LessonBook:
         self.room.db.execute("INSERT INTO lessons (class_id, name, spec) VALUES (?, ?, ?) "
                              "ON CONFLICT (class_id, name) DO UPDATE SET spec = excluded.spec",
                              (info.class_id, lesson.name, lesson.to_json()))
+        self.room.memo.forget()
         return lesson
 
     def delete_all(self, code: str | None) -> None:
         self.room.db.execute("DELETE FROM lessons WHERE class_id = ?", (self.room.get_class(code).class_id,))
+        self.room.memo.forget()
 
     def set_current(self, code: str | None, name: str | None) -> None:
         """Make `name` the class's current lesson (None: no lesson, every control free)."""

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from mnist_core.database import (DATABASE_FILE, DATABASE_URL_ENV, Database, DatabaseError, IntegrityError,
-                                 database_location, open_database)
+                                 ReadMemo, database_location, open_database, read_memo)
 
 SCHEMA = ["CREATE TABLE items (id {serial_id}, name TEXT NOT NULL UNIQUE, n INTEGER NOT NULL DEFAULT 0)",
           "ALTER TABLE items ADD COLUMN note TEXT"]
@@ -146,3 +146,29 @@ def test_an_unwritable_folder_is_a_sentence(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(DatabaseError, match="cannot be created"):
         Database(blocker / "sub" / "db.sqlite3")
+
+
+def test_a_read_memo_reuses_a_value_for_its_seconds_and_forgets_it_after_a_write():
+    now = [100.0]
+    memo = ReadMemo(seconds=1.0, clock=lambda: now[0])
+    reads = []
+    read = lambda: reads.append(1) or len(reads)  # noqa: E731  each real read returns a new number
+    assert memo.get("k", read) == 1 and memo.get("k", read) == 1 and len(reads) == 1
+    now[0] += 1.5  # older than its seconds: read again
+    assert memo.get("k", read) == 2
+    memo.forget()  # a write in this process: the next read is fresh at once
+    assert memo.get("k", read) == 3 and memo.get("other", read) == 4
+
+
+def test_a_read_that_overlapped_a_forget_is_not_kept():
+    memo = ReadMemo(seconds=60.0)
+    def slow_read():
+        memo.forget()  # a write lands while this read is under way: its value may be the old one
+        return "old"
+    assert memo.get("k", slow_read) == "old"
+    assert memo.get("k", lambda: "new") == "new"
+
+
+def test_every_handle_on_one_database_shares_one_memo(tmp_path):
+    assert read_memo(Database(tmp_path / "a.sqlite3")) is read_memo(Database(tmp_path / "a.sqlite3"))
+    assert read_memo(Database(tmp_path / "a.sqlite3")) is not read_memo(Database(tmp_path / "b.sqlite3"))

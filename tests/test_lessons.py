@@ -66,3 +66,26 @@ def test_a_class_saves_lessons_and_follows_its_current_one(book):
 def test_a_lesson_survives_json():
     lesson = READY_LESSONS[1]
     assert Lesson.from_json(lesson.to_json()) == lesson
+
+
+def test_a_change_of_lesson_shows_at_once_in_this_process_and_within_the_memo_time_from_another(tmp_path):
+    import sqlite3
+    path = tmp_path / "db.sqlite3"
+    teacher, student = LessonBook(Classroom(Database(path))), LessonBook(Classroom(Database(path)))
+    assert student.current(None) is None
+    teacher.set_current(None, "Learning rate")  # the teacher's console, another session of this server
+    assert student.current(None).name == "Learning rate"
+    teacher.save(None, Lesson("Mine", modes={"lr": LOCKED}, values={"lr": 0.01}))
+    teacher.set_current(None, "Mine")
+    assert student.current(None).values == {"lr": 0.01}
+
+    # Another process (the CLI) writes the database directly: this process may show the old
+    # lesson for the memo's seconds, never longer.
+    now = [0.0]
+    student.room.memo.clock = lambda: now[0]
+    student.room.memo.forget()
+    assert student.current(None).name == "Mine"
+    with sqlite3.connect(path) as other:
+        other.execute("UPDATE classes SET current_lesson = NULL")
+    now[0] += student.room.memo.seconds + 0.01
+    assert student.current(None) is None
