@@ -5,6 +5,7 @@ import os
 import pickle
 import re
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -429,3 +430,34 @@ def test_a_newer_or_damaged_format_version_is_reported(old_store, version, fragm
     meta_path = old_store.root / FIXTURE_RUN / "meta.json"
     meta_path.write_text(json.dumps(dict(json.loads(meta_path.read_text()), format_version=version)))
     assert old_store.list() == [] and len(old_store.problems) == 1 and fragment in old_store.problems[0]
+
+
+def test_a_run_read_again_comes_from_memory_until_one_of_its_files_changes(store, result, monkeypatch):
+    info = store.save(result, name="first", owner="ada")
+    reads = []
+    real_read = runs_module._read_json
+    monkeypatch.setattr(runs_module, "_read_json", lambda path: reads.append(path.name) or real_read(path))
+    assert store.get(info.run_id).name == "first"
+    assert store.get(info.run_id).name == "first" and store.list()[0].name == "first"
+    assert reads == [], "unchanged files are not read again"
+
+    shown = store.get(info.run_id)
+    shown.name = "changed by a caller"  # a caller's change to its copy is not what the next caller gets
+    assert store.get(info.run_id).name == "first"
+
+    store.rename(info.run_id, "second", actor="ada")  # meta.json replaced: a new inode
+    assert store.get(info.run_id).name == "second"
+
+    # Edited in place by hand or by another program, same size: its times change, so it is read again.
+    time.sleep(0.05)
+    meta_path = info.path / "meta.json"
+    meta_path.write_text(meta_path.read_text().replace('"second"', '"secont"'))
+    assert store.get(info.run_id).name == "secont"
+    time.sleep(0.05)
+    meta_path.write_text("{ damaged")
+    with pytest.raises(RunStoreError, match="damaged"):
+        store.get(info.run_id)
+
+    store2 = RunStore(store.root)  # another store on the same folder (another page) sees the same
+    with pytest.raises(RunStoreError, match="damaged"):
+        store2.get(info.run_id)
