@@ -3,6 +3,7 @@ import numpy as np
 import streamlit as st
 
 from mnist_core.chart_summaries import class_counts_summary
+from mnist_core.pictures import png_bytes
 from ui.charts.dataset import class_counts_spec
 from ui.page_links import TRAIN_PAGE
 from ui.projector import chart_summary
@@ -12,11 +13,13 @@ SAMPLES_PER_DIGIT = 12
 SCALE = 2  # each MNIST pixel drawn as 2x2 screen pixels, so the 28x28 digits are readable
 
 
-@st.cache_data(show_spinner=False)
-def sample_grid(source: str, _images, _labels, per_digit: int = SAMPLES_PER_DIGIT) -> np.ndarray:
-    """One row per digit 0-9 of its first `per_digit` training images, with 2 px gaps (uint8, H x W).
+@st.cache_resource(show_spinner=False)
+def sample_grid(source: str, _images, _labels, per_digit: int = SAMPLES_PER_DIGIT) -> bytes:
+    """One row per digit 0-9 of its first `per_digit` training images, with 2 px gaps, as a PNG.
 
     `source` is the cache key: the image tensors are the shared dataset and are not hashed.
+    Encoded once for every session (bytes are immutable): handing st.image an array made it
+    encode a JPEG on each of 30 students' visits.
     """
     labels = _labels.numpy()
     pad, size = 2, 28
@@ -25,7 +28,7 @@ def sample_grid(source: str, _images, _labels, per_digit: int = SAMPLES_PER_DIGI
         for column, index in enumerate(np.flatnonzero(labels == digit)[:per_digit]):
             top, left = pad + digit * (size + pad), pad + column * (size + pad)
             grid[top:top + size, left:left + size] = _images[index].numpy()
-    return np.kron(grid, np.ones((SCALE, SCALE), dtype=np.uint8))
+    return png_bytes(np.kron(grid, np.ones((SCALE, SCALE), dtype=np.uint8)))
 
 
 st.title("MNIST Lab")
@@ -52,7 +55,7 @@ with images:
                  "from 0 to 9.")
 with counts:
     st.subheader("How many of each")
-    test_counts = np.bincount(data.test_labels.numpy(), minlength=10).tolist()
+    test_counts = data.test_class_counts
     st.vega_lite_chart(class_counts_spec(data.class_counts, test_counts), width="stretch")
     chart_summary(class_counts_summary(data.class_counts, test_counts))
     st.caption(f"{data.description}: {len(data.train_labels):,} training and {len(data.test_labels):,} test "
