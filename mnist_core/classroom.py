@@ -199,8 +199,7 @@ class Classroom:
             try:
                 self.db.execute("INSERT INTO classes (code, name, created) VALUES (?, ?, ?)",
                                 (chosen, name, self.clock()))
-                self.memo.forget()
-                return self.get_class(chosen)
+                return self.get_class(chosen)  # not in the memo yet: a missing class is never kept
             except IntegrityError:
                 if code:
                     raise ClassroomError(f"There is already a class with the code {chosen}.") from None

@@ -329,7 +329,7 @@ _MEMOS: dict[str, ReadMemo] = {}  # database location -> its memo, shared by eve
 
 def read_memo(db) -> ReadMemo:
     """The process-wide ReadMemo of the database `db` is a handle on (SQLite path or PostgreSQL URL)."""
-    location = getattr(db, "url", None) or os.path.abspath(db.path)
+    location = getattr(db, "url", None) or os.path.realpath(db.path)
     with _OPEN_LOCK:
         return _MEMOS.setdefault(location, ReadMemo())
 

@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 
 from mnist_core.chart_summaries import class_counts_summary
-from mnist_core.pictures import png_bytes
+from mnist_core.pictures import png_bytes, upscale
 from ui.charts.dataset import class_counts_spec
 from ui.page_links import TRAIN_PAGE
 from ui.projector import chart_summary
@@ -28,7 +28,7 @@ def sample_grid(source: str, _images, _labels, per_digit: int = SAMPLES_PER_DIGI
         for column, index in enumerate(np.flatnonzero(labels == digit)[:per_digit]):
             top, left = pad + digit * (size + pad), pad + column * (size + pad)
             grid[top:top + size, left:left + size] = _images[index].numpy()
-    return png_bytes(np.kron(grid, np.ones((SCALE, SCALE), dtype=np.uint8)))
+    return png_bytes(upscale(grid, SCALE))
 
 
 st.title("MNIST Lab")
