@@ -84,9 +84,23 @@ def test_app_opens_on_home_with_sidebar_and_sample_digits(runs_dir):
     at = open_app()
     assert texts(at.title) == ["MNIST Lab"]
     assert len(at.image) == 1  # the grid of sample digits
+    # Sent as the PNG it was encoded as: st.image's default would decode it and re-encode a JPEG on every visit.
+    assert [picture.url.rsplit(".", 1)[-1] for picture in at.image[0].proto.imgs] == ["png"]
     assert at.button(key="sidebar_train").label == "Train"
     assert at.button(key="sidebar_stop").disabled  # nothing to stop yet
     assert isinstance(config_of(at), TrainConfig) and config_of(at).to_dict() == TrainConfig().to_dict()
+
+
+def test_page_scripts_define_no_cached_functions_and_pictures_go_out_as_png():
+    """Two per-visit costs that 30 students multiply: a cached function defined in a page script is
+    re-made (its whole file read and tokenized) on every visit, and `st.image` with its default format
+    decodes PNG bytes and re-encodes them as JPEG on every visit. Pages use ui/ helpers instead."""
+    for page in ALL_PAGES:
+        assert "st.cache_" not in (REPO_ROOT / page).read_text(), page
+    for source in [*(REPO_ROOT / "pages").glob("*.py"), *(REPO_ROOT / "ui").rglob("*.py")]:
+        for number, line in enumerate(source.read_text().splitlines(), 1):
+            if ".image(" in line:
+                assert 'output_format="PNG"' in line, f"{source.name}:{number}: {line.strip()}"
 
 
 @pytest.mark.parametrize("page", ALL_PAGES)

@@ -29,6 +29,7 @@ from mnist_core.predict import predict_probabilities
 from mnist_core.saliency import METHODS as SALIENCY_METHODS, saliency
 
 from .charts.draw import hidden_map_chart
+from .image_grid import show_picture
 from .job_view import SLOW, job_view
 from .projector import chart_summary
 from .identity import current_owner
@@ -93,7 +94,7 @@ def saliency_view(model, image: np.ndarray, top_digit: int) -> None:
                                  (right, chosen, f"Evidence for {chosen}")):
         result = saliency(model, x, digit, method)
         with column:
-            st.image(heatmap_png(result.values, image), caption=title, width=28 * HEAT_SCALE, alt=title)
+            show_picture(heatmap_png(result.values, image), caption=title, width=28 * HEAT_SCALE, alt=title)
             st.caption(f"The map adds up to {result.values.sum():+.2f}; the logit of {digit} moved "
                        f"{result.logit_change:+.2f} from a blank image.")
 
@@ -122,9 +123,9 @@ def flip_view(model, image: np.ndarray, reading: int) -> None:
     result = saved["result"]
     left, right = st.columns(2)
     with left:
-        st.image(_flip_png(result.original, result.image), width=28 * HEAT_SCALE,
-                 caption=f"{result.changed} pixels changed: reads {result.reading}",
-                 alt=f"The drawing with {result.changed} pixels changed, read as {result.reading}")
+        show_picture(_flip_png(result.original, result.image), width=28 * HEAT_SCALE,
+                     caption=f"{result.changed} pixels changed: reads {result.reading}",
+                     alt=f"The drawing with {result.changed} pixels changed, read as {result.reading}")
         if result.flipped:
             st.caption(f"The search flipped it to **{result.target}** with **{result.changed}** changed pixels "
                        "(orange: ink added, blue: ink removed).")

@@ -36,7 +36,7 @@ from .charts.draw import probability_chart
 from .charts.palette import (BACKGROUND, BORDER, GREEN, GREY_DARK, GREY_LIGHT, GREY_MID, MNIST_INK, MNIST_PAPER,
                              VERMILLION)
 from .draw_insight import insight_tabs
-from .image_grid import crisp_images
+from .image_grid import crisp_images, show_picture
 from .job_view import FAST, job_view
 from .live_training import progress_text
 from .page_links import DRAWING_KEY
@@ -159,8 +159,8 @@ def show_model_input(prediction: DigitPrediction | None) -> None:
     alt = "Your drawing as the model sees it: 28 × 28 grey pixels, enlarged"
     if prediction is not None and not prediction.blank and prediction.digit is not None and prediction.probabilities:
         alt += f"; read as {prediction.digit} with {100 * max(prediction.probabilities):.0f}% confidence"
-    st.image(model_input_png(image), width=CANVAS_PIXELS + 2, alt=alt if prediction is not None else
-             "An empty 28 × 28 picture: nothing drawn yet")
+    show_picture(model_input_png(image), width=CANVAS_PIXELS + 2, alt=alt if prediction is not None else
+                 "An empty 28 × 28 picture: nothing drawn yet")
     if prediction is not None and not prediction.blank:
         st.caption("28 × 28 pixels, enlarged. The drawing was cropped to its ink, scaled to fit 20 × 20 "
                    "and centred by its centre of ink, as every MNIST digit was.")

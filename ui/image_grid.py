@@ -13,7 +13,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from mnist_core.pictures import confidence_text, digit_png, png_bytes
+from mnist_core.pictures import confidence_text, digit_png, png_bytes, upscale
 from mnist_core.metrics import Mistakes
 
 from .charts.palette import BACKGROUND, BORDER, GREEN, GREY, VERMILLION
@@ -42,6 +42,26 @@ def show_picture(picture, caption: str | None = None, width="content", container
     """
     data = picture if isinstance(picture, bytes) else png_bytes(picture)
     container.image(data, caption=caption, width=width, output_format="PNG", alt=alt or caption or "A picture")
+
+
+@st.cache_resource(show_spinner=False)
+def sample_grid(source: str, _images, _labels, per_digit: int) -> bytes:
+    """One row per digit 0-9 of its first `per_digit` training images, with 2 px gaps, as a PNG.
+
+    `source` is the cache key: the image tensors are the shared dataset and are not hashed.
+    Encoded once for every session (bytes are immutable), and defined here rather than in the
+    page: a cached function defined in a page script is re-made, its source read and tokenized,
+    on every visit. Show it with `show_picture` (PNG): st.image's default re-encodes PNG bytes
+    as JPEG on every visit.
+    """
+    labels = _labels.numpy()
+    pad, size = 2, 28
+    grid = np.full((10 * (size + pad) + pad, per_digit * (size + pad) + pad), 40, dtype=np.uint8)
+    for digit in range(10):
+        for column, index in enumerate(np.flatnonzero(labels == digit)[:per_digit]):
+            top, left = pad + digit * (size + pad), pad + column * (size + pad)
+            grid[top:top + size, left:left + size] = _images[index].numpy()
+    return png_bytes(upscale(grid, 2))  # 2x2 screen pixels per MNIST pixel: readable
 
 
 def show_tiles(tiles: list[np.ndarray], captions: list[str], width: int = 96) -> None:

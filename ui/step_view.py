@@ -18,6 +18,7 @@ import streamlit as st
 
 from mnist_core.jobs import Job
 
+from .image_grid import show_picture
 from .job_view import my_job
 from .live_training import draw_curves
 from .text import plain
@@ -85,8 +86,8 @@ def _change_picture(job: Job, snapshot: dict) -> None:
     what = {"softmax": "each digit's template", "cnn": "each filter of the first convolution layer"}.get(
         job.config.arch, "the first-layer units that moved most")
     st.markdown(f"**What the last press changed in {what}** (orange: weights went up, blue: down)")
-    st.image(snapshot["picture"], width="content", alt=f"What the last press changed in {what}")
-    st.image(snapshot["legend"], width="content", alt="The colour scale: orange up, blue down")
+    show_picture(snapshot["picture"], alt=f"What the last press changed in {what}")
+    show_picture(snapshot["legend"], alt="The colour scale: orange up, blue down")
 
 
 def _batches_table(snapshot: dict) -> None:

@@ -8,6 +8,7 @@ autograd on one batch.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 
 import streamlit as st
@@ -59,6 +60,12 @@ def range_test_panel(config: TrainConfig) -> None:
                   help="Sets the sidebar's learning rate to the nearest value it offers.")
 
 
+@functools.cache
+def _backward_source() -> str:
+    # Read once per server: inspect.getsource tokenizes the whole file, on every Train page visit otherwise.
+    return inspect.getsource(NumpyNetwork.backward)
+
+
 def numpy_panel(config: TrainConfig) -> None:
     """The from-scratch network's backward pass (its real source) and a gradient check on one batch."""
     with st.expander("NumPy from scratch: the backward pass", icon=":material/function:",
@@ -66,7 +73,7 @@ def numpy_panel(config: TrainConfig) -> None:
         st.markdown("With the **NumPy from scratch** engine no autograd computes the gradients: this is the "
                     "code that does (mnist_core/numpy_network.py). It walks from the output layer back to the "
                     "first, applying the chain rule to every layer.")
-        st.code(inspect.getsource(NumpyNetwork.backward), language="python")
+        st.code(_backward_source(), language="python")
         numpy_config = config if config.engine == "numpy" else None
         if numpy_config is None:
             st.caption("Choose the engine “NumPy from scratch” (softmax or MLP) to check its gradients.")
