@@ -385,6 +385,9 @@ class StudentSession:
         """Set a small run in the sidebar, press Train on the Train page, and watch it to the end."""
         student, settings = self.student, self.settings
         view = await self.load(TRAIN)
+        if view.has_widget("Regularisation and seed", "expander", sidebar=True):  # drawn when opened
+            view = await self._timed("press", TRAIN, self.client.interact(
+                {view.widget("Regularisation and seed", "expander", sidebar=True): True}))
         values = {view.widget("Run name", "text_input", sidebar=True): student.run_name,
                   view.widget("Training images", sidebar=True): settings.images,
                   view.widget("Epochs", sidebar=True): settings.epochs,

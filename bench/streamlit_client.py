@@ -41,6 +41,7 @@ WIDGET_VALUE_FIELDS = {
     "multiselect": "string_array_value",
     "slider": "double_array_value",  # a select_slider uses string_array_value, see encode_widget_value
     "bidi_component": "json_value",  # components v2, e.g. streamlit-drawable-canvas 0.13
+    "expander": "bool_value",  # an st.expander with on_change: opening it reruns (its content is drawn lazily)
 }
 
 
@@ -75,6 +76,7 @@ class PageView:
     page_name: str
     elements: dict[tuple[int, ...], Any] = field(default_factory=dict)  # delta path -> Element
     fragments: dict[tuple[int, ...], str] = field(default_factory=dict)  # delta path -> fragment id, if any
+    expanders: dict[tuple[int, ...], Any] = field(default_factory=dict)  # delta path -> stateful Block.Expandable
     fragment_run: bool = False
     page_not_found: bool = False
 
@@ -101,6 +103,9 @@ class PageView:
                 label = getattr(proto, "label", "") or getattr(proto, "component_name", "")
                 found.append(Widget(kind, proto.id, label, path[:1] == (SIDEBAR_CONTAINER,), proto,
                                     self.fragments.get(path, "")))
+        for path, proto in sorted(self.expanders.items()):
+            found.append(Widget("expander", proto.id, proto.label, path[:1] == (SIDEBAR_CONTAINER,), proto,
+                                self.fragments.get(path, "")))
         return found
 
     def widget(self, label: str, kind: str | None = None, sidebar: bool | None = None) -> Widget:
@@ -169,7 +174,7 @@ def encode_widget_value(widget: Widget, value) -> WidgetState:
     kind = widget.kind
     if kind == "button":
         state.trigger_value = bool(value)
-    elif kind == "checkbox":
+    elif kind in ("checkbox", "expander"):
         state.bool_value = bool(value)
     elif kind in ("selectbox", "radio", "text_input", "text_area"):
         state.string_value = str(value)
@@ -278,7 +283,7 @@ class StreamlitSession:
             state.is_auto_rerun = auto
         state.widget_states.widgets.extend(list(self._widget_states.values()) + list(triggers))
         done = asyncio.get_running_loop().create_future()
-        self._run = {"done": done, "elements": {}, "fragments": {}, "fragment": bool(fragment_id),
+        self._run = {"done": done, "elements": {}, "fragments": {}, "expanders": {}, "fragment": bool(fragment_id),
                      "not_found": False}
         started = time.perf_counter()
         await self._ws.send(back.SerializeToString())
@@ -294,11 +299,15 @@ class StreamlitSession:
             # The fragment's old elements are replaced by what it drew this time.
             kept = {p: e for p, e in self.view.elements.items() if self.view.fragments.get(p) != fragment_id}
             merged = {**kept, **run["elements"]}
-            fragments = {p: f for p, f in {**self.view.fragments, **run["fragments"]}.items() if p in merged}
-            view = PageView(elapsed, page, merged, fragments, fragment_run=True)
-            self.view = PageView(self.view.seconds, page, merged, fragments)
+            expanders = {**{p: e for p, e in self.view.expanders.items() if self.view.fragments.get(p) != fragment_id},
+                         **run["expanders"]}
+            fragments = {p: f for p, f in {**self.view.fragments, **run["fragments"]}.items()
+                         if p in merged or p in expanders}
+            view = PageView(elapsed, page, merged, fragments, expanders, fragment_run=True)
+            self.view = PageView(self.view.seconds, page, merged, fragments, expanders)
         else:
-            view = PageView(elapsed, page, run["elements"], run["fragments"], page_not_found=run["not_found"])
+            view = PageView(elapsed, page, run["elements"], run["fragments"], run["expanders"],
+                            page_not_found=run["not_found"])
             self.view = view
             self._forget_unmounted(view)
         return view
@@ -341,13 +350,16 @@ class StreamlitSession:
                 # the browser drops its auto-rerun timers until fragments register again.
                 self.auto_reruns.clear()
                 if run is not None:
-                    run["elements"], run["fragments"], run["fragment"] = {}, {}, False
+                    run["elements"], run["fragments"], run["expanders"], run["fragment"] = {}, {}, {}, False
         elif kind == "delta" and run is not None:
-            if message.delta.WhichOneof("type") == "new_element":
-                path = tuple(message.metadata.delta_path)
-                run["elements"][path] = message.delta.new_element
-                if message.delta.fragment_id:
-                    run["fragments"][path] = message.delta.fragment_id
+            delta, path = message.delta, tuple(message.metadata.delta_path)
+            if delta.WhichOneof("type") == "new_element":
+                run["elements"][path] = delta.new_element
+            elif (delta.WhichOneof("type") == "add_block" and delta.add_block.WhichOneof("type") == "expandable"
+                  and delta.add_block.expandable.id):
+                run["expanders"][path] = delta.add_block.expandable
+            if delta.fragment_id:
+                run["fragments"][path] = delta.fragment_id
         elif kind == "auto_rerun":
             self.auto_reruns[message.auto_rerun.fragment_id] = message.auto_rerun.interval
         elif kind == "stop_auto_rerun":

@@ -176,6 +176,31 @@ def test_settings_survive_a_page_switch_and_reset_puts_defaults_back(runs_dir):
     assert config_of(at).lr == TrainConfig().lr
 
 
+
+def test_the_closed_expanders_draw_nothing_and_their_settings_are_kept(runs_dir):
+    """"Regularisation and seed" and "Hardware" draw their widgets only while open; closed, the
+    config still carries what they were set to, across a close, a page switch and a reopen."""
+    at = open_app()
+    drawn = lambda: {w.key for w in [*at.number_input, *at.select_slider, *at.slider, *at.selectbox]}
+    assert not {"cfg_seed", "cfg_l2", "cfg_l1", "cfg_early_stopping", "cfg_device"} & drawn()
+    at.session_state["sidebar_more_open"] = True  # a click on the expander
+    at.run()
+    assert {"cfg_seed", "cfg_l2", "cfg_l1", "cfg_early_stopping"} <= drawn()
+    at.number_input(key="cfg_seed").set_value(41).run()
+    at.select_slider(key="cfg_l2").set_value(1e-3).run()
+    at.session_state["sidebar_more_open"] = False
+    at.run()
+    assert "cfg_seed" not in drawn()
+    assert (config_of(at).seed, config_of(at).l2) == (41, 1e-3)
+    at.switch_page("pages/runs.py").run()
+    at.switch_page("pages/train.py").run()
+    assert (config_of(at).seed, config_of(at).l2) == (41, 1e-3)
+    at.session_state["sidebar_more_open"] = True
+    at.run()
+    assert at.number_input(key="cfg_seed").value == 41 and at.select_slider(key="cfg_l2").value == 1e-3
+    at.button(key="reset_settings").click().run()
+    assert (config_of(at).seed, config_of(at).l2) == (TrainConfig().seed, TrainConfig().l2)
+
 # --- training through the UI ------------------------------------------------------------------
 
 def test_a_tiny_run_started_from_the_sidebar_finishes_with_accuracy_and_charts(runs_dir):

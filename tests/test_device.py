@@ -93,6 +93,9 @@ def test_the_sidebar_says_there_is_no_gpu_in_one_sentence(runs_dir, router_mode)
     from test_app import open_app
 
     at = open_app()
+    assert "cfg_device" not in [s.key for s in at.selectbox]  # drawn only once "Hardware" is opened
+    at.session_state["sidebar_hardware_open"] = True  # what a click on the expander sets
+    at.run()
     assert at.selectbox(key="cfg_device").value == "auto"
     at.selectbox(key="cfg_device").set_value("cuda").run()
     assert not at.exception

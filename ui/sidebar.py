@@ -41,6 +41,7 @@ DEFAULTS = TrainConfig()
 _FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 CONFIG_KEY = "sidebar_config"  # session_state: the last TrainConfig the sidebar built
 RUN_NAME_KEY = "cfg_run_name"
+MORE_OPEN_KEY, HARDWARE_OPEN_KEY = "sidebar_more_open", "sidebar_hardware_open"  # the lazy expanders' state
 
 # Training-set size label -> images per class (TrainConfig.subset; 0 = every image).
 TRAINING_SET_SIZES = {"200": 20, "1k": 100, "10k": 1000, "All 60k": 0}
@@ -177,6 +178,13 @@ def _pin_lesson_values(lesson: Lesson | None) -> None:
             st.session_state[target[0]] = target[1]
 
 
+def _kept_value(field: str):
+    """A control's value while its expander is closed: what its widget (or a link or lesson) left in
+    session state, else TrainConfig's default."""
+    value = st.session_state.get(f"cfg_{field}", _FIELD_DEFAULTS[field])
+    return int(value) if field == "seed" else value
+
+
 def _controls(lesson: Lesson | None = None) -> dict:
     """Draw the controls (in the current container) and return their raw values.
 
@@ -270,30 +278,42 @@ def _controls(lesson: Lesson | None = None) -> dict:
         values["epochs"] = st.slider("Epochs", EPOCHS_RANGE[0], EPOCHS_UI_MAX, DEFAULTS.epochs, key="cfg_epochs",
                                      **({"help": HELP["epochs"]} | lock("epochs")), **keep)
 
-    with st.expander("Regularisation and seed"):
-        if shown("l2"):
-            values["l2"] = st.select_slider("L2 (weight decay)", L2_CHOICES, value=DEFAULTS.l2, format_func=_fmt_small,
-                                            key="cfg_l2", **({"help": HELP["l2"]} | lock("l2")), **keep)
-        if shown("l1"):
-            values["l1"] = st.select_slider("L1", L1_CHOICES, value=DEFAULTS.l1, format_func=_fmt_small,
-                                            key="cfg_l1", **({"help": HELP["l1"]} | lock("l1")), **keep)
-        too_short = values.get("epochs", DEFAULTS.epochs) < 2
-        if shown("early_stopping"):
-            values["early_stopping"] = st.slider("Early stopping patience (epochs)", 0, PATIENCE_MAX,
-                                                 DEFAULTS.early_stopping, key="cfg_early_stopping",
-                                                 **({"help": HELP["early_stopping"], "disabled": too_short}
-                                                    | lock("early_stopping")), **keep)
-        if too_short:
-            values["early_stopping"] = 0
-            st.caption(NOT_FOR["early_stopping"])
-        if shown("seed"):
-            values["seed"] = int(st.number_input("Seed", 0, SEED_MAX, DEFAULTS.seed, step=1, key="cfg_seed",
-                                                 **({"help": HELP["seed"]} | lock("seed")), **keep))
-    with st.expander("Hardware"):
-        values["device"] = st.selectbox("Device", list(DEVICES), index=list(DEVICES).index(DEFAULTS.device),
-                                        format_func=DEVICES.get, key="cfg_device", **keep,
-                                        help="Where the network trains. Automatic uses a CUDA GPU when this "
-                                             "server has one, and the CPU otherwise.")
+    # Drawn only while open (a lazy expander): most students never open these, and 30 students'
+    # sidebars redraw on every page. Closed, their values come from session state, where the
+    # widgets keep them (persist_state) and where shared links and lessons put them.
+    too_short = values.get("epochs", DEFAULTS.epochs) < 2
+    with st.expander("Regularisation and seed", key=MORE_OPEN_KEY, on_change="rerun") as more:
+        if more.open:
+            if shown("l2"):
+                values["l2"] = st.select_slider("L2 (weight decay)", L2_CHOICES, value=DEFAULTS.l2,
+                                                format_func=_fmt_small, key="cfg_l2",
+                                                **({"help": HELP["l2"]} | lock("l2")), **keep)
+            if shown("l1"):
+                values["l1"] = st.select_slider("L1", L1_CHOICES, value=DEFAULTS.l1, format_func=_fmt_small,
+                                                key="cfg_l1", **({"help": HELP["l1"]} | lock("l1")), **keep)
+            if shown("early_stopping"):
+                values["early_stopping"] = st.slider("Early stopping patience (epochs)", 0, PATIENCE_MAX,
+                                                     DEFAULTS.early_stopping, key="cfg_early_stopping",
+                                                     **({"help": HELP["early_stopping"], "disabled": too_short}
+                                                        | lock("early_stopping")), **keep)
+            if too_short:
+                st.caption(NOT_FOR["early_stopping"])
+            if shown("seed"):
+                values["seed"] = int(st.number_input("Seed", 0, SEED_MAX, DEFAULTS.seed, step=1, key="cfg_seed",
+                                                     **({"help": HELP["seed"]} | lock("seed")), **keep))
+        else:
+            values.update({field: _kept_value(field) for field in ("l2", "l1", "early_stopping", "seed")
+                           if shown(field)})
+    if too_short:
+        values["early_stopping"] = 0
+    with st.expander("Hardware", key=HARDWARE_OPEN_KEY, on_change="rerun") as hardware:
+        if hardware.open:
+            values["device"] = st.selectbox("Device", list(DEVICES), index=list(DEVICES).index(DEFAULTS.device),
+                                            format_func=DEVICES.get, key="cfg_device", **keep,
+                                            help="Where the network trains. Automatic uses a CUDA GPU when this "
+                                                 "server has one, and the CPU otherwise.")
+        else:
+            values["device"] = _kept_value("device")
     return values
 
 
