@@ -188,6 +188,9 @@ def test_the_closed_expanders_draw_nothing_and_their_settings_are_kept(runs_dir)
     assert {"cfg_seed", "cfg_l2", "cfg_l1", "cfg_early_stopping"} <= drawn()
     at.number_input(key="cfg_seed").set_value(41).run()
     at.select_slider(key="cfg_l2").set_value(1e-3).run()
+    at.switch_page("pages/runs.py").run()  # an open expander stays open on the next page
+    assert at.number_input(key="cfg_seed").value == 41
+    at.switch_page("pages/train.py").run()
     at.session_state["sidebar_more_open"] = False
     at.run()
     assert "cfg_seed" not in drawn()

@@ -178,6 +178,18 @@ def _pin_lesson_values(lesson: Lesson | None) -> None:
             st.session_state[target[0]] = target[1]
 
 
+def _lazy_expander(label: str, key: str):
+    """An expander whose content is drawn only while open, and that stays open across pages.
+
+    A page switch forgets an expander's state (it has no persist_state); the last state is kept
+    under its own key and given back as `expanded`, which is part of the expander's identity, so a
+    reopened page draws it as the student left it."""
+    was_open = bool(st.session_state.get(f"{key}_was", False))
+    expander = st.expander(label, expanded=was_open, key=key, on_change="rerun")
+    st.session_state[f"{key}_was"] = expander.open
+    return expander
+
+
 def _kept_value(field: str):
     """A control's value while its expander is closed: what its widget (or a link or lesson) left in
     session state, else TrainConfig's default."""
@@ -282,7 +294,7 @@ def _controls(lesson: Lesson | None = None) -> dict:
     # sidebars redraw on every page. Closed, their values come from session state, where the
     # widgets keep them (persist_state) and where shared links and lessons put them.
     too_short = values.get("epochs", DEFAULTS.epochs) < 2
-    with st.expander("Regularisation and seed", key=MORE_OPEN_KEY, on_change="rerun") as more:
+    with _lazy_expander("Regularisation and seed", MORE_OPEN_KEY) as more:
         if more.open:
             if shown("l2"):
                 values["l2"] = st.select_slider("L2 (weight decay)", L2_CHOICES, value=DEFAULTS.l2,
@@ -306,7 +318,7 @@ def _controls(lesson: Lesson | None = None) -> dict:
                            if shown(field)})
     if too_short:
         values["early_stopping"] = 0
-    with st.expander("Hardware", key=HARDWARE_OPEN_KEY, on_change="rerun") as hardware:
+    with _lazy_expander("Hardware", HARDWARE_OPEN_KEY) as hardware:
         if hardware.open:
             values["device"] = st.selectbox("Device", list(DEVICES), index=list(DEVICES).index(DEFAULTS.device),
                                             format_func=DEVICES.get, key="cfg_device", **keep,
