@@ -376,8 +376,13 @@ class StudentSession:
         view = self.client.view
         values = {view.widget("Name", "text_input", sidebar=True): self.student.name,
                   view.widget("PIN (4 digits)", "text_input", sidebar=True): f"{1000 + self.student.index}"}
-        view = await self._timed("press", HOME, self.client.interact(values))
-        view = await self._timed("press", HOME, self.client.interact(press=view.widget("Join", "button", sidebar=True)))
+        join = view.widget("Join", "button", sidebar=True)
+        if join.form_id:  # a form, as the browser does: the fields travel with the press, in one script run
+            view = await self._timed("press", HOME, self.client.interact(values, press=join))
+        else:
+            view = await self._timed("press", HOME, self.client.interact(values))
+            view = await self._timed("press", HOME, self.client.interact(press=view.widget("Join", "button",
+                                                                                            sidebar=True)))
         if not view.has_widget("Sign out", "button", sidebar=True):
             raise KeyError(f"joining as {self.student.name!r} failed: {view.text[-200:]}")
 

@@ -56,6 +56,15 @@ def save_run(runs_dir, owner: str, lr: float = 0.1, extra: dict | None = None, s
     return RunStore(runs_dir).save(result, owner=owner, extra=extra)
 
 
+def test_the_name_panel_is_one_form_so_typing_reruns_nothing():
+    """Name, PIN and class code travel with the Join or Sign in press: one script run per try, not one per field."""
+    at = fresh()
+    fields = [at.text_input(key=k) for k in ("sign_in_class", "sign_in_name", "sign_in_pin")]
+    buttons = [b for b in at.button if b.key in ("sign_in_join", "sign_in_again")]
+    form_ids = {w.proto.form_id for w in fields + buttons}
+    assert len(buttons) == 2 and len(form_ids) == 1 and form_ids != {""}, form_ids
+
+
 def test_join_then_sign_in_again_on_a_new_session_with_the_right_pin_and_a_wrong_one(runs_dir, synthetic):
     at = name_form(fresh(), "Ada", "2580", "sign_in_join")
     ada = student_of(at)

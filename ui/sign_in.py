@@ -46,15 +46,19 @@ def render_sign_in() -> None:
         return
     with st.expander("Your name (join or sign in)", icon=":material/person:",
                      expanded=bool(st.session_state.get(MESSAGE_KEY))):
-        st.text_input("Class code", key="sign_in_class", max_chars=12, placeholder="empty: the default class",
-                      help="The short code your teacher shows, such as K7QX2M.")
-        st.text_input("Name", key="sign_in_name", max_chars=30, placeholder="a first name or a nickname",
-                      help="A first name or a nickname, unique in your class; the teacher's board shows it.")
-        st.text_input("PIN (4 digits)", key="sign_in_pin", max_chars=4, type="password",
-                      help="Choose 4 digits when you join; type the same ones to sign in again, on any device.")
-        with st.container(horizontal=True):
-            st.button("Join", key="sign_in_join", type="primary", on_click=_attempt, args=("join",))
-            st.button("Sign in", key="sign_in_again", on_click=_attempt, args=("sign_in",))
+        # A form: typing sends nothing; Join or Sign in sends the three fields in one script run
+        # (without it, every field's change was a rerun: three per student, 90 in a class joining at once).
+        # Enter does not submit: it would press Join, which a returning student does not mean.
+        with st.form("sign_in_form", border=False, enter_to_submit=False):
+            st.text_input("Class code", key="sign_in_class", max_chars=12, placeholder="empty: the default class",
+                          help="The short code your teacher shows, such as K7QX2M.")
+            st.text_input("Name", key="sign_in_name", max_chars=30, placeholder="a first name or a nickname",
+                          help="A first name or a nickname, unique in your class; the teacher's board shows it.")
+            st.text_input("PIN (4 digits)", key="sign_in_pin", max_chars=4, type="password",
+                          help="Choose 4 digits when you join; type the same ones to sign in again, on any device.")
+            with st.container(horizontal=True):
+                st.form_submit_button("Join", key="sign_in_join", type="primary", on_click=_attempt, args=("join",))
+                st.form_submit_button("Sign in", key="sign_in_again", on_click=_attempt, args=("sign_in",))
         message = st.session_state.get(MESSAGE_KEY)
         if message:
             st.error(plain(message))
