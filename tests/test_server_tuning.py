@@ -123,3 +123,54 @@ def test_the_event_loop_wakes_for_every_callback_with_fewer_wakeup_bytes():
     word, written = result.stdout.split()[-2:]
     assert word == "ok"
     assert int(written) < 40000, "one byte per callback: the wake-ups were not coalesced"
+
+
+STARTER_CHILD = textwrap.dedent("""
+    import sys, threading, time
+    sys.path.insert(0, {repo!r})
+    from streamlit.runtime.scriptrunner import script_runner
+    from ui import server_tuning
+    assert server_tuning.start_script_threads_off_the_loop() is True
+    assert server_tuning.start_script_threads_off_the_loop() is False, "installed once"
+    assert script_runner.ScriptRunner.start is server_tuning._start_from_the_starter
+
+    class Runner:  # what ScriptRunner.start touches
+        def __init__(self):
+            self._script_thread, self.ran_in = None, []
+            self.done = threading.Event()
+        def _run_script_thread(self):
+            self.ran_in.append(threading.current_thread()); self.done.set()
+
+    # The starter is busy (a thread that is slow to start): start() still returns at once.
+    release = threading.Event()
+    class SlowToStart:
+        def start(self): release.wait(10)
+    server_tuning._starter["queue"].put(SlowToStart())
+    class FailsToStart:
+        def start(self): raise RuntimeError("can't start new thread")
+    server_tuning._starter["queue"].put(FailsToStart())  # after the slow one, before the runner's
+    runner = Runner()
+    began = time.perf_counter()
+    script_runner.ScriptRunner.start(runner)
+    assert time.perf_counter() - began < 0.5, "start() waited for the thread"
+    assert not runner.done.is_set(), "not started yet: the starter is busy"
+    release.set()
+    assert runner.done.wait(10), "the script thread never ran (a thread that failed to start stopped the starter)"
+    assert runner.ran_in == [runner._script_thread], "it runs in the runner's own thread object"
+    assert runner._script_thread.name == "ScriptRunner.scriptThread" and runner._script_thread.daemon
+    try:
+        script_runner.ScriptRunner.start(runner)
+    except RuntimeError as error:
+        assert "already started" in str(error)
+    else:
+        raise AssertionError("a second start must raise, as Streamlit's does")
+    print("ok")
+""")
+
+
+def test_script_threads_start_without_the_event_loop_waiting_for_them():
+    """Thread.start() waits for the new thread to take the GIL; the event loop must not wait with it."""
+    result = subprocess.run([sys.executable, "-c", STARTER_CHILD.format(repo=str(REPO))], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("ok")
