@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 # The task itself: ten digits, so a model that guesses has a loss of ln 10 = 2.30.
 NUM_CLASSES = 10
+CHANCE_ACCURACY = 1 / NUM_CLASSES  # what guessing, or a diverged run, reads right
 CHANCE_LOSS = math.log(NUM_CLASSES)  # cross-entropy of a model that gives every digit 10%
 
 # Architecture name -> the label a student sees.

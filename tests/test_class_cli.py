@@ -18,11 +18,14 @@ def test_student_runs_are_filed_by_name_and_listed_by_class_board(tmp_path):
                     "--guess-diverges")
     assert again.returncode == 0, again.stderr
     assert run_cli("train", *TINY, "--out", out, "--student", "Bo").returncode == 0
+    alone = run_cli("train", *TINY, "--out", out, "--student", "Cy", "--guess-diverges")
+    assert alone.returncode == 0, alone.stderr  # a divergence guess alone: the run ends at chance, 10%
     board = run_cli("class-board", "--out", out)
     assert board.returncode == 0, board.stderr
     lines = [json.loads(line) for line in board.stdout.splitlines()]
-    assert [line["student"] for line in lines] == ["Ada", "Bo"]  # one line per student, the name as first given
-    ada, bo = lines
+    assert [line["student"] for line in lines] == ["Ada", "Bo", "Cy"]  # one line per student, the name as first given
+    ada, bo, cy = lines
+    assert cy["guess"] == 0.1
     assert set(ada) == {"student", "config", "val_accuracy", "test_accuracy", "status", "guess"}
     assert ada["config"]["lr"] == 0.1 and ada["guess"] == 0.5, "the latest run of each student"
     assert bo["guess"] is None and 0 <= bo["val_accuracy"] <= 1 and bo["status"] == "completed"
@@ -44,7 +47,6 @@ def test_a_class_code_keeps_classes_apart(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (("--student", "Ada", "--guess", "90"), "--guess: A guess is a fraction from 0 to 1, such as 0.9 for 90% (got 90.0)."),
-    (("--student", "Ada", "--guess-diverges"), "--guess-diverges goes with --guess FRACTION"),
     (("--guess", "0.9"), "--class, --guess and --guess-diverges go with --student NAME."),
     (("--student", "\u200b"), "Type a name (a first name or a nickname)."),
     (("--student", "Ada", "--class", "NOPE99"), "There is no class with the code NOPE99"),

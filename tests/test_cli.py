@@ -143,3 +143,17 @@ def test_a_diverging_run_exits_0_with_status_diverged(tmp_path):
     assert summary["test_accuracy"] is None
     assert Path(summary["run_dir"]).is_dir(), "a diverged run is kept in the history too"
     assert "diverged: loss " in completed.stderr
+
+
+def test_every_command_has_help_that_prints(capsys):
+    """`--help` formats every option's help text (argparse reads a lone % in it as a format and crashes)."""
+    from mnist_core.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction").choices
+    assert {"train", "predict", "class-board"} <= set(commands)
+    for command in [[]] + [[name] for name in commands]:
+        with pytest.raises(SystemExit) as stop:
+            parser.parse_args(command + ["--help"])
+        assert stop.value.code == 0, command
+        assert "usage:" in capsys.readouterr().out, command

@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from ..callbacks import PrintProgress
-from ..config import ACTIVATIONS, ARCHITECTURES, DEVICES, ENGINES, OPTIMIZERS, PIXELS, SCHEDULES, TrainConfig
+from ..config import ACTIVATIONS, ARCHITECTURES, CHANCE_ACCURACY, DEVICES, ENGINES, OPTIMIZERS, PIXELS, SCHEDULES, TrainConfig
 from ..device import resolve_device
 from ..jobs import train_and_save
 from ..metrics import classification_summary
@@ -77,14 +77,14 @@ def student_and_guess(args, store: RunStore) -> tuple[str, dict]:
         if args.class_code is not None or args.guess is not None or args.guess_diverges:
             raise UsageError("--class, --guess and --guess-diverges go with --student NAME.")
         return "cli", {}
-    if args.guess_diverges and args.guess is None:
-        raise UsageError("--guess-diverges goes with --guess FRACTION (the accuracy you expect, e.g. 0.9).")
     guess = None
     if args.guess is not None:
         try:
             guess = Guess(check_guess(args.guess), bool(args.guess_diverges))
         except ValueError as error:
             raise UsageError(f"--guess: {error}") from None
+    elif args.guess_diverges:  # alone: a run that diverges ends at chance, so that is the accuracy guessed
+        guess = Guess(CHANCE_ACCURACY, True)
     from ..classroom import Classroom, clean_student_name
     from ..database import open_database
 
@@ -135,7 +135,9 @@ def add_commands(sub) -> None:
                        help="the student's class (default: the default class)")
     train.add_argument("--guess", type=float, default=None, metavar="FRACTION",
                        help="the student's guess of the final validation accuracy, e.g. 0.9")
-    train.add_argument("--guess-diverges", action="store_true", help="the student guesses the run will diverge")
+    train.add_argument("--guess-diverges", action="store_true",
+                       help="the student guesses the run will diverge (alone, without --guess: at chance, "
+                            f"{CHANCE_ACCURACY:.0%}% validation accuracy)")  # %% for argparse
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="test metrics of a saved run, as JSON")
