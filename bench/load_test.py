@@ -643,6 +643,7 @@ class Round:
     profile: list[tuple[str, float]]  # (function, share of the server's GIL-holding samples), with --profile
     gil_share: float | None  # share of the time some server thread held the GIL, with --profile
     client_lags: list[float]  # how late this client's event loop woke for a 10 ms timer, through the round
+    client_lag_marks: list = field(default_factory=list)  # the same as (t from the round's start, lag)
 
 
 async def warm_up(port: int, settings) -> None:
@@ -692,19 +693,26 @@ async def measure_costs(server: Server, student: Student, settings, repeats: int
             for name, pairs in costs.items()}
 
 
-async def watch_client_lag(lags: list[float], every: float = 0.01) -> None:
+async def watch_client_lag(lags: list[float], every: float = 0.01, marks: list | None = None,
+                           origin: float = 0.0) -> None:
     """The client's own delay, into `lags`: every page time includes it, since all sessions share
-    one event loop. If it is large, the client, not the server, made pages look slow."""
+    one event loop. If it is large, the client, not the server, made pages look slow.
+    `marks` gets (t from `origin`, lag) too, to see the client's share of a given slow page."""
     while True:
         asked = time.perf_counter()
         await asyncio.sleep(every)
-        lags.append(time.perf_counter() - asked - every)
+        woke = time.perf_counter()
+        lags.append(woke - asked - every)
+        if marks is not None:
+            marks.append((woke - origin, woke - asked - every))
 
 
-async def drive(port: int, students: list[Student], origin: float, settings, lags: list[float]) -> None:
-    """All sessions at once; `lags` gets how late this client's loop woke for a 10 ms timer meanwhile."""
+async def drive(port: int, students: list[Student], origin: float, settings, lags: list[float],
+                marks: list | None = None) -> None:
+    """All sessions at once; `lags` gets how late this client's loop woke for a 10 ms timer meanwhile
+    (and `marks` the same with the time of each)."""
     sessions = [StudentSession(s, port, origin, settings) for s in students]
-    watcher = asyncio.create_task(watch_client_lag(lags))
+    watcher = asyncio.create_task(watch_client_lag(lags, marks=marks, origin=origin))
     try:
         await asyncio.gather(*(s.run() for s in sessions))
     finally:
@@ -735,8 +743,9 @@ def run_round(n: int, settings) -> Round:
         profiler = Profiler(server.process.pid, workdir / f"profile-{n}.txt") if settings.profile else None
         origin = time.perf_counter()
         client_lags: list[float] = []
+        client_lag_marks: list[tuple[float, float]] = []
         try:
-            asyncio.run(asyncio.wait_for(drive(server.port, students, origin, settings, client_lags),
+            asyncio.run(asyncio.wait_for(drive(server.port, students, origin, settings, client_lags, client_lag_marks),
                                          settings.round_timeout))
         finally:
             end = time.perf_counter()
@@ -759,7 +768,7 @@ def run_round(n: int, settings) -> Round:
         return Round(n, students, started_seconds, warmup_seconds, rss_idle, rss_warm, rss_peak, rss_end,
                      end - origin, cpu, client_cpu, other_cpu, verdicts, server.log_problems(), window, costs,
                      profiler.summary() if profiler else [], profiler.gil_share() if profiler else None,
-                     client_lags)
+                     client_lags, client_lag_marks)
     finally:
         server.stop()
         troubled = server.log_problems() or any(s.errors for s in students)
@@ -800,6 +809,16 @@ def _stats(values: list[float]) -> str:
         return "–"
     return (f"median {statistics.median(values):.3f} s · p95 {percentile(values, 95):.3f} s · "
             f"max {max(values):.3f} s  (n={len(values)})")
+
+
+def client_share_of_slow_pages(timings: list[Timing], marks: list[tuple[float, float]]) -> str:
+    """For the page loads over 1 s: how late this client's own loop ran during each (the summed lateness of
+    its 10 ms timer inside the page's time), so that a slow page can be told from a busy client."""
+    slow = [t for t in timings if t.kind == "page" and t.seconds > 1.0]
+    if not slow or not marks:
+        return "–"
+    shares = [sum(lag for at, lag in marks if t.at <= at <= t.at + t.seconds) for t in slow]
+    return f"max {max(shares):.3f} s, median {statistics.median(shares):.3f} s over {len(slow)} pages"
 
 
 def over_a_second(timings: list[Timing]) -> str:
@@ -849,6 +868,7 @@ def print_round(result: Round, trace: bool = False) -> None:
         ("training window", f"{window[0]:.1f} s → {window[1]:.1f} s"),
         ("total time (N sessions, start to end)", f"{result.wall_seconds:.1f} s"),
         ("this client's own loop lag (10 ms timer)", _stats(result.client_lags)),
+        ("the client's own lateness inside pages over 1 s", client_share_of_slow_pages(timings, result.client_lag_marks)),
         ("CPU used: server / this client / others",
          f"{result.cpu_seconds / result.wall_seconds:.2f} / {result.client_cpu_seconds / result.wall_seconds:.2f} / "
          f"{max(0.0, result.other_cpu_seconds) / result.wall_seconds:.2f} cores (of {os.cpu_count()})"),
