@@ -376,13 +376,9 @@ class StudentSession:
         view = self.client.view
         values = {view.widget("Name", "text_input", sidebar=True): self.student.name,
                   view.widget("PIN (4 digits)", "text_input", sidebar=True): f"{1000 + self.student.index}"}
-        join = view.widget("Join", "button", sidebar=True)
-        if join.form_id:  # a form, as the browser does: the fields travel with the press, in one script run
-            view = await self._timed("press", HOME, self.client.interact(values, press=join))
-        else:
-            view = await self._timed("press", HOME, self.client.interact(values))
-            view = await self._timed("press", HOME, self.client.interact(press=view.widget("Join", "button",
-                                                                                            sidebar=True)))
+        # The panel is a form: as in the browser, the fields travel with the Join press, in one script run.
+        view = await self._timed("press", HOME, self.client.interact(
+            values, press=view.widget("Join", "button", sidebar=True)))
         if not view.has_widget("Sign out", "button", sidebar=True):
             raise KeyError(f"joining as {self.student.name!r} failed: {view.text[-200:]}")
 
@@ -642,8 +638,12 @@ class Round:
     costs: dict[str, tuple[float, float]]  # request -> (server CPU s, wall s), one at a time, after the round
     profile: list[tuple[str, float]]  # (function, share of the server's GIL-holding samples), with --profile
     gil_share: float | None  # share of the time some server thread held the GIL, with --profile
-    client_lags: list[float]  # how late this client's event loop woke for a 10 ms timer, through the round
-    client_lag_marks: list = field(default_factory=list)  # the same as (t from the round's start, lag)
+    client_lag_marks: list[tuple[float, float]]  # (t from the round's start, how late this client's event loop
+    # woke for a 10 ms timer then), through the round
+
+    @property
+    def client_lags(self) -> list[float]:
+        return [lag for _, lag in self.client_lag_marks]
 
 
 async def warm_up(port: int, settings) -> None:
@@ -693,26 +693,22 @@ async def measure_costs(server: Server, student: Student, settings, repeats: int
             for name, pairs in costs.items()}
 
 
-async def watch_client_lag(lags: list[float], every: float = 0.01, marks: list | None = None,
-                           origin: float = 0.0) -> None:
-    """The client's own delay, into `lags`: every page time includes it, since all sessions share
-    one event loop. If it is large, the client, not the server, made pages look slow.
-    `marks` gets (t from `origin`, lag) too, to see the client's share of a given slow page."""
+async def watch_client_lag(marks: list[tuple[float, float]], origin: float, every: float = 0.01) -> None:
+    """The client's own delay, into `marks` as (t from `origin`, lag): every page time includes it, since
+    all sessions share one event loop. If it is large, the client, not the server, made pages look slow;
+    the times tell the client's share of a given slow page."""
     while True:
         asked = time.perf_counter()
         await asyncio.sleep(every)
         woke = time.perf_counter()
-        lags.append(woke - asked - every)
-        if marks is not None:
-            marks.append((woke - origin, woke - asked - every))
+        marks.append((woke - origin, woke - asked - every))
 
 
-async def drive(port: int, students: list[Student], origin: float, settings, lags: list[float],
-                marks: list | None = None) -> None:
-    """All sessions at once; `lags` gets how late this client's loop woke for a 10 ms timer meanwhile
-    (and `marks` the same with the time of each)."""
+async def drive(port: int, students: list[Student], origin: float, settings,
+                marks: list[tuple[float, float]]) -> None:
+    """All sessions at once; `marks` gets how late this client's loop woke for a 10 ms timer meanwhile, and when."""
     sessions = [StudentSession(s, port, origin, settings) for s in students]
-    watcher = asyncio.create_task(watch_client_lag(lags, marks=marks, origin=origin))
+    watcher = asyncio.create_task(watch_client_lag(marks, origin))
     try:
         await asyncio.gather(*(s.run() for s in sessions))
     finally:
@@ -742,10 +738,9 @@ def run_round(n: int, settings) -> Round:
         ROUND_RUN_NAMES.update({s.run_name: s.token for s in students})
         profiler = Profiler(server.process.pid, workdir / f"profile-{n}.txt") if settings.profile else None
         origin = time.perf_counter()
-        client_lags: list[float] = []
         client_lag_marks: list[tuple[float, float]] = []
         try:
-            asyncio.run(asyncio.wait_for(drive(server.port, students, origin, settings, client_lags, client_lag_marks),
+            asyncio.run(asyncio.wait_for(drive(server.port, students, origin, settings, client_lag_marks),
                                          settings.round_timeout))
         finally:
             end = time.perf_counter()
@@ -768,7 +763,7 @@ def run_round(n: int, settings) -> Round:
         return Round(n, students, started_seconds, warmup_seconds, rss_idle, rss_warm, rss_peak, rss_end,
                      end - origin, cpu, client_cpu, other_cpu, verdicts, server.log_problems(), window, costs,
                      profiler.summary() if profiler else [], profiler.gil_share() if profiler else None,
-                     client_lags, client_lag_marks)
+                     client_lag_marks)
     finally:
         server.stop()
         troubled = server.log_problems() or any(s.errors for s in students)

@@ -67,11 +67,6 @@ class Widget:
     def disabled(self) -> bool:
         return bool(getattr(self.proto, "disabled", False))
 
-    @property
-    def form_id(self) -> str:
-        """The st.form it is in ("" if none): the browser sends a form's fields with its submit button's press."""
-        return str(getattr(self.proto, "form_id", "") or "")
-
 
 @dataclass
 class PageView:

@@ -156,7 +156,6 @@ def start_script_threads_off_the_loop() -> bool:
         if _starter:
             return False
         _starter["queue"] = queue.SimpleQueue()
-        _starter["original"] = script_runner.ScriptRunner.start
         threading.Thread(target=_starter_loop, args=(_starter["queue"],), name="mnist-lab-script-starter",
                          daemon=True).start()
         script_runner.ScriptRunner.start = _start_from_the_starter
