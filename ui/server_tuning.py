@@ -1,10 +1,5 @@
 """What the web server changes in Streamlit itself so that a class of 30 stays quick.
 
-Three changes, each installed once by `tune_server()` in a real server (never in an AppTest):
-config reads without a lock (below), one event-loop wake-up per batch of messages
-(`coalesce_loop_wakeups`), and script threads started off the event loop
-(`start_script_threads_off_the_loop`).
-
 Streamlit reads a config option (`streamlit.config.get_option`) for every element a
 script run sends: `forward_msg_cache.populate_hash_if_needed` asks for
 `global.minCachedMessageSize` once per delta, `save_for_app_testing` asks for
@@ -26,7 +21,6 @@ says what is wrong as before.
 from __future__ import annotations
 
 import threading
-import traceback
 from typing import Any, Callable
 
 from streamlit import config as streamlit_config
@@ -114,58 +108,9 @@ def coalesce_loop_wakeups() -> bool:
         return True
 
 
-# --- script threads started off the event loop -------------------------------------------------
-_starter: dict = {}
-
-
-def _start_from_the_starter(runner) -> None:
-    """`ScriptRunner.start`, except that the thread is handed to the starter thread to start.
-
-    `threading.Thread.start()` waits until the new thread has run its first Python line,
-    which needs the GIL. Streamlit starts one script thread per script run, on the event
-    loop, so in a class of 30 the loop waited for each new thread to win the GIL from
-    every busy script thread: py-spy (`--idle`) saw the loop spend 30% of a joining
-    class's first seconds in `Thread.start`, sending and reading nothing for anyone.
-    The runner's thread object is set here, as before (Streamlit asks "am I the script
-    thread?" with it), and requests made before it runs wait in the runner's own queue.
-    """
-    if runner._script_thread is not None:  # noqa: SLF001  (Streamlit's own guard)
-        raise RuntimeError("ScriptRunner was already started")
-    runner._script_thread = threading.Thread(  # noqa: SLF001
-        target=runner._run_script_thread, name="ScriptRunner.scriptThread", daemon=True)  # noqa: SLF001
-    _starter["queue"].put(runner._script_thread)  # noqa: SLF001
-
-
-def _starter_loop(threads) -> None:
-    while True:
-        thread = threads.get()
-        try:
-            thread.start()
-        except Exception:  # e.g. "can't start new thread": that run is lost, said in the log; later ones still start
-            traceback.print_exc()
-
-
-def start_script_threads_off_the_loop() -> bool:
-    """Install `_start_from_the_starter` as `ScriptRunner.start`, with its one starter thread, once
-    per process. True if this call installed it."""
-    import queue
-
-    from streamlit.runtime.scriptrunner import script_runner
-
-    with _installed_lock:
-        if _starter:
-            return False
-        _starter["queue"] = queue.SimpleQueue()
-        threading.Thread(target=_starter_loop, args=(_starter["queue"],), name="mnist-lab-script-starter",
-                         daemon=True).start()
-        script_runner.ScriptRunner.start = _start_from_the_starter
-        return True
-
-
 def tune_server() -> bool:
-    """The three changes, once, in a real server (never inside an AppTest). True if installed now."""
+    """Both changes, once, in a real server (never inside an AppTest). True if installed now."""
     if not read_options_without_lock():
         return False
     coalesce_loop_wakeups()
-    start_script_threads_off_the_loop()
     return True
